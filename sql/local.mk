@@ -1,0 +1,15 @@
+# Migrations are compiled into the binaries, so paybridgectl needs no files at run time:
+# script/embed-sql turns the files below into src/repo/migrations_data.c in the build tree.
+# A new migration is a pair NNNN_name.up.sql / NNNN_name.down.sql added to this list
+# (embed-sql refuses to build when a file in sql/ is missing from it).
+SQL_MIGRATIONS = \
+	sql/0001_init.up.sql sql/0001_init.down.sql
+
+EXTRA_DIST += $(SQL_MIGRATIONS)
+nodist_src_libpaybridge_a_SOURCES = src/repo/migrations_data.c
+BUILT_SOURCES += src/repo/migrations_data.c
+CLEANFILES += src/repo/migrations_data.c
+
+src/repo/migrations_data.c: $(SQL_MIGRATIONS) $(top_srcdir)/script/embed-sql
+	$(AM_V_GEN)$(MKDIR_P) src/repo && \
+	$(SHELL) $(top_srcdir)/script/embed-sql $@ $(srcdir) $(SQL_MIGRATIONS)

@@ -1,0 +1,2 @@
+src_libpaybridge_a_SOURCES += \
+	src/services/app.h

@@ -58,10 +58,16 @@ reserve(struct buf *b, size_t n)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	if (cap > b->max + 1)
 		cap = b->max + 1;
-	p = realloc(b->data, cap);
+	/* Not realloc: the old block is wiped before it is freed, like buf_free does. */
+	p = malloc(cap);
 	if (p == NULL) {
 		buf_free(b);
 		return PB_ENOMEM;
+	}
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		secure_wipe(b->data, b->cap);
+		free(b->data);
 	}
 	b->data = p;
 	b->cap = cap;

@@ -45,7 +45,7 @@ static const struct conf_key keys[] = {
 	S(listen, "unix:/run/paybridge/paybridge.sock"),
 	{ "listen_mode", CT_OCTAL, offsetof(struct conf, listen_mode), "0660", 0, 0777 },
 	S(listen_group, ""),
-	I(listen_backlog, "128", 1, 65535),
+	I(listen_backlog, "1024", 1, 65535),
 	I(workers, "8", 1, 1024),
 	I(max_requests, "10000", 0, LLONG_MAX),
 	I(request_timeout, "30", 1, 3600),

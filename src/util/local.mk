@@ -5,6 +5,7 @@ src_libpaybridge_a_SOURCES += \
 	src/util/err.c src/util/err.h \
 	src/util/json.c src/util/json.h \
 	src/util/log.c src/util/log.h \
+	src/util/metrics.c src/util/metrics.h \
 	src/util/rand.c src/util/rand.h \
 	src/util/secure.c src/util/secure.h \
 	src/util/strnum.c src/util/strnum.h \

@@ -113,6 +113,9 @@ emit(enum log_level level, const char *msg, const struct log_kv *kv, size_t n)
 	buf_free(&b);
 }
 
+static void vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {

@@ -30,13 +30,17 @@ time_real_us(void)
 void
 time_iso8601(int64_t real_us, char *out, size_t outlen)
 {
-	time_t secs = (time_t)(real_us / 1000000);
+	/* Floor division: before 1970 the fraction must still count forwards from a second. */
+	int64_t frac = real_us % 1000000;
+	time_t secs = (time_t)(real_us / 1000000 - (frac < 0));
 	struct tm tm;
 
+	if (frac < 0)
+		frac += 1000000;
 	if (gmtime_r(&secs, &tm) == NULL ||
 	    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(real_us % 1000000)) >= (int)outlen) {
+	    (int)frac) >= (int)outlen) {
 		if (outlen > 0)
 			out[0] = '\0';
 	}

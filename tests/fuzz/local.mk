@@ -1,0 +1,22 @@
+# libFuzzer targets, one per parser; built only by ./configure --enable-fuzzing (clang).
+# Seeds in corpus/<target>/; inputs that once crashed a target go in regression/<target>/.
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regression tests/fuzz/regress.sh
+
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_form tests/fuzz/fuzz_conf
+
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c
+tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_request_LDADD = src/libpaybridge.a $(PB_LIBS)
+
+tests_fuzz_fuzz_form_SOURCES = tests/fuzz/fuzz_form.c
+tests_fuzz_fuzz_form_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_form_LDADD = src/libpaybridge.a $(PB_LIBS)
+
+tests_fuzz_fuzz_conf_SOURCES = tests/fuzz/fuzz_conf.c
+tests_fuzz_fuzz_conf_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_conf_LDADD = src/libpaybridge.a $(PB_LIBS)
+
+# Every fuzz_* target built, over its corpus and regression inputs, once.
+TESTS += tests/fuzz/regress.sh
+endif

@@ -1,0 +1,135 @@
+/*
+ * paybridgectl: the operator's tool. `paybridgectl [-c FILE] COMMAND [ARGS]`: loads the
+ * configuration like the server does (the file is optional unless -c names one) and runs
+ * one command from the table below. Exit status: 0 done, 1 failed, 64 usage, 78
+ * configuration.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+#include "repo/db.h"
+#include "util/log.h"
+
+static const struct ctl_command commands[] = {
+	{ "migrate", ctl_migrate, "up [VERSION] | down [VERSION] | status",
+	    "apply, revert or list the database schema migrations" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+#define CTL_DB_TIMEOUT 600	/* seconds a statement of paybridgectl may take */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: paybridgectl [-h] [-c FILE] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].usage,
+		    commands[i].summary);
+	fprintf(f, "\nFILE defaults to %s (optional); PAYBRIDGE_* variables override it.\n",
+	    CONF_DEFAULT_PATH);
+}
+
+enum pb_err
+ctl_db(struct ctl *ctl, struct db **out)
+{
+	enum pb_err rc;
+
+	if (ctl->db == NULL) {
+		/*
+		 * The handle's read timeout follows request_timeout, which means nothing else
+		 * here: operator commands may wait on locks and run long DDL.
+		 */
+		if (ctl->conf.request_timeout < CTL_DB_TIMEOUT)
+			ctl->conf.request_timeout = CTL_DB_TIMEOUT;
+		rc = db_new(&ctl->conf, &ctl->db);
+		if (rc != PB_OK) {
+			ctl_errx(ctl, "cannot set up the database handle: %s", pb_strerror(rc));
+			return rc;
+		}
+	}
+	*out = ctl->db;
+	return PB_OK;
+}
+
+void
+ctl_errx(const struct ctl *ctl, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	if (ctl->cmd != NULL)
+		fprintf(stderr, "paybridgectl: %s: ", ctl->cmd->name);
+	else
+		fprintf(stderr, "paybridgectl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+ctl_usage(const struct ctl *ctl)
+{
+	fprintf(stderr, "usage: paybridgectl [-c FILE] %s %s\n", ctl->cmd->name,
+	    ctl->cmd->usage);
+	return CTL_EX_USAGE;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char err[CONF_ERR_MAX];
+	enum log_level level;
+	struct ctl ctl = { .conf_path = CONF_DEFAULT_PATH };
+	bool required = false;
+	int ch, status;
+
+	log_set_role("ctl");
+	/* '+': options end at the command, whose own options are its business. */
+	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			ctl.conf_path = optarg;
+			required = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_EX_OK;
+		default:
+			usage(stderr);
+			return CTL_EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return CTL_EX_USAGE;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[0], commands[i].name) == 0)
+			ctl.cmd = &commands[i];
+	}
+	if (ctl.cmd == NULL) {
+		fprintf(stderr, "paybridgectl: unknown command '%s' (try -h)\n", argv[0]);
+		return CTL_EX_USAGE;
+	}
+	if (conf_load(&ctl.conf, ctl.conf_path, required, err, sizeof(err)) != PB_OK) {
+		fprintf(stderr, "paybridgectl: %s\n", err);
+		return CTL_EX_CONFIG;
+	}
+	if (log_level_parse(ctl.conf.log_level, &level) == 0)
+		log_set_level(level);
+	status = ctl.cmd->run(&ctl, argc, argv);
+	db_free(ctl.db);
+	conf_free(&ctl.conf);
+	if (fflush(stdout) != 0 && status == CTL_EX_OK)
+		status = CTL_EX_FAIL;
+	return status;
+}

@@ -1,0 +1,102 @@
+#include "config.h"
+
+#include <unistd.h>
+
+#include "handlers/health.h"
+#include "repo/db.h"
+#include "services/app.h"
+#include "util/metrics.h"
+#include "util/strnum.h"
+#include "util/timeutil.h"
+
+#define METRICS_TEXT_MAX (1024 * 1024)
+
+enum pb_err
+handle_healthz(struct app *app, struct request *req, struct response *resp)
+{
+	struct json_object *data = json_object_new_object();
+	enum pb_err err;
+
+	(void)req;
+	if (data == NULL)
+		return PB_ENOMEM;
+	json_object_object_add(data, "status", json_object_new_string("ok"));
+	json_object_object_add(data, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(data, "uptime_s",
+	    json_object_new_int64((time_real_us() - app->started_us) / 1000000));
+	json_object_object_add(data, "pid", json_object_new_int(getpid()));
+	err = response_data(resp, 200, data);
+	json_object_put(data);
+	return err;
+}
+
+enum pb_err
+handle_readyz(struct app *app, struct request *req, struct response *resp)
+{
+	struct json_object *data;
+	enum pb_err err;
+
+	(void)req;
+	if (db_ping(app->db) != PB_OK)
+		return response_error(resp, PB_EDB, NULL, "the database does not answer", NULL);
+	data = json_object_new_object();
+	if (data == NULL)
+		return PB_ENOMEM;
+	json_object_object_add(data, "status", json_object_new_string("ready"));
+	json_object_object_add(data, "database", json_object_new_string("ok"));
+	err = response_data(resp, 200, data);
+	json_object_put(data);
+	return err;
+}
+
+enum pb_err
+handle_metrics(struct app *app, struct request *req, struct response *resp)
+{
+	struct buf text;
+	enum pb_err err;
+
+	(void)app;
+	(void)req;
+	buf_init(&text, METRICS_TEXT_MAX);
+	err = metrics_render(&text);
+	if (err == PB_OK)
+		err = response_raw(resp, 200, "text/plain; version=0.0.4; charset=utf-8",
+		    buf_cstr(&text), text.len);
+	buf_free(&text);
+	return err;
+}
+
+#ifdef PB_TEST_ROUTES
+enum pb_err
+handle_test_sleep(struct app *app, struct request *req, struct response *resp)
+{
+	struct json_object *data;
+	struct form q;
+	const char *ms;
+	long long n = 0;
+	enum pb_err err;
+
+	(void)app;
+	err = request_query(req, &q);
+	if (err != PB_OK)
+		return err;
+	ms = form_get(&q, "ms");
+	if (ms != NULL && strnum_parse(ms, 10, 0, 600000, &n) != PB_OK)
+		return PB_EINVAL;
+	time_sleep_us(n * 1000);
+	data = json_object_new_object();
+	if (data == NULL)
+		return PB_ENOMEM;
+	json_object_object_add(data, "pid", json_object_new_int(getpid()));
+	err = response_data(resp, 200, data);
+	json_object_put(data);
+	return err;
+}
+
+enum pb_err
+handle_test_echo(struct app *app, struct request *req, struct response *resp)
+{
+	(void)app;
+	return response_data(resp, 200, req->json);
+}
+#endif

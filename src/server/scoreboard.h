@@ -1,0 +1,37 @@
+/*
+ * What the master needs to see inside its children: one slot per child in a shared
+ * mapping, written by the child, read by the master. The master uses it to tell when a
+ * new worker is ready (rolling restart), which request has run too long (request_timeout)
+ * and why a child exited on its own (recycled or stopped).
+ */
+#ifndef PB_SERVER_SCOREBOARD_H
+#define PB_SERVER_SCOREBOARD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/metrics.h"
+
+#define SCOREBOARD_SLOTS 1040	/* workers at most 1024, the jobs worker, and spares */
+
+struct scoreboard_slot {
+	atomic_int_least64_t ready_us;		/* monotonic; 0 until the child accepts work */
+	atomic_int_least64_t busy_since_us;	/* monotonic; 0 while idle */
+	atomic_int_least64_t heartbeat_us;	/* monotonic; refreshed by the jobs worker */
+	atomic_uint_least64_t served;
+	atomic_int exit_cause;			/* enum metrics_exit, set before a clean exit */
+};
+
+/* Maps the slots (before fork). */
+enum pb_err scoreboard_init(void);
+void scoreboard_cleanup(void);
+
+/* Returns slot i (i < SCOREBOARD_SLOTS). */
+struct scoreboard_slot *scoreboard_slot(size_t i);
+
+/* Clears slot i for a new child. */
+void scoreboard_reset(size_t i);
+
+#endif

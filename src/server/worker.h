@@ -1,0 +1,16 @@
+/* A request worker: accepts FastCGI requests on the shared socket until told to stop. */
+#ifndef PB_SERVER_WORKER_H
+#define PB_SERVER_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf;
+
+/*
+ * Serves requests on listen_fd until child_stop is set or conf->max_requests were served,
+ * reporting through scoreboard slot `slot`. Returns the process exit status.
+ */
+int worker_run(const struct conf *c, int listen_fd, size_t slot, int64_t started_us);
+
+#endif

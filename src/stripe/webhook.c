@@ -1,0 +1,232 @@
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "stripe/webhook.h"
+#include "util/secure.h"
+#include "util/strnum.h"
+
+#define SIG_LEN ((size_t)32)	/* bytes of HMAC-SHA256 */
+#define SIG_MAX 16		/* v1 entries considered; Stripe sends one or two */
+
+struct parsed {
+	long long t;
+	unsigned char v1[SIG_MAX][SIG_LEN];
+	size_t nv1;
+};
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool
+decode_sig(const char *s, size_t n, unsigned char out[SIG_LEN])
+{
+	if (n != 2 * SIG_LEN)
+		return false;
+	for (size_t i = 0; i < SIG_LEN; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/*
+ * Parses "t=...,v1=...,v1=...,v0=...". Exactly one t (decimal), at least one v1 (64 hex
+ * digits); other schemes are skipped, as Stripe may add new ones.
+ */
+static bool
+parse_header(const char *h, struct parsed *p)
+{
+	bool have_t = false;
+	const char *item = h;
+
+	memset(p, 0, sizeof(*p));
+	if (h == NULL || strlen(h) > STRIPE_SIG_HEADER_MAX)
+		return false;
+	for (;;) {
+		size_t n = strcspn(item, ","), kn, vn;
+		const char *k = item, *eq, *v;
+
+		trim(&k, &n);
+		eq = memchr(k, '=', n);
+		if (eq == NULL || eq == k)
+			return false;
+		kn = (size_t)(eq - k);
+		v = eq + 1;
+		vn = n - kn - 1;
+		if (kn == 1 && k[0] == 't') {
+			char num[24];
+
+			if (have_t || vn == 0 || vn >= sizeof(num))
+				return false;
+			memcpy(num, v, vn);
+			num[vn] = '\0';
+			if (strnum_parse(num, 10, 0, 9999999999LL, &p->t) != PB_OK)
+				return false;
+			have_t = true;
+		} else if (kn == 2 && k[0] == 'v' && k[1] == '1') {
+			if (p->nv1 == SIG_MAX || !decode_sig(v, vn, p->v1[p->nv1]))
+				return false;
+			p->nv1++;
+		}
+		item += strcspn(item, ",");
+		if (*item == '\0')
+			break;
+		item++;
+	}
+	return have_t && p->nv1 > 0;
+}
+
+/* HMAC-SHA256 of "<t>.<body>" with key; streamed, so the body is never copied. */
+static bool
+hmac(const char *key, size_t keylen, long long t, const char *body, size_t len,
+    unsigned char out[SIG_LEN])
+{
+	EVP_PKEY *pkey;
+	EVP_MD_CTX *ctx;
+	char prefix[32];
+	size_t outlen = SIG_LEN;
+	int plen;
+	bool ok = false;
+
+	plen = snprintf(prefix, sizeof(prefix), "%lld.", t);
+	if (plen < 0 || (size_t)plen >= sizeof(prefix) || keylen > INT32_MAX)
+		return false;
+	pkey = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, (const unsigned char *)key,
+	    (int)keylen);
+	ctx = EVP_MD_CTX_new();
+	if (pkey == NULL || ctx == NULL)
+		goto out;
+	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
+	    EVP_DigestSignUpdate(ctx, prefix, (size_t)plen) != 1 ||
+	    EVP_DigestSignUpdate(ctx, body, len) != 1 ||
+	    EVP_DigestSignFinal(ctx, out, &outlen) != 1 || outlen != SIG_LEN)
+		goto out;
+	ok = true;
+out:
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	return ok;
+}
+
+enum stripe_webhook_result
+stripe_webhook_verify(const char *secrets, const char *header, const char *body, size_t len,
+    long long tolerance_s, int64_t now_s)
+{
+	struct parsed p;
+	unsigned char mac[SIG_LEN];
+	const char *s = secrets;
+	bool any_secret = false, match = false;
+	long long age;
+
+	if (!parse_header(header, &p))
+		return STRIPE_WEBHOOK_MALFORMED;
+	while (s != NULL && *s != '\0') {
+		size_t n = strcspn(s, ",");
+		const char *key = s;
+
+		trim(&key, &n);
+		s += strcspn(s, ",");
+		if (*s == ',')
+			s++;
+		if (n == 0)
+			continue;
+		any_secret = true;
+		if (!hmac(key, n, p.t, body, len, mac)) {
+			secure_wipe(mac, sizeof(mac));
+			return STRIPE_WEBHOOK_ERROR;
+		}
+		/* Every pair is compared, so timing says nothing about which one matched. */
+		for (size_t i = 0; i < p.nv1; i++)
+			match |= secure_equal(mac, p.v1[i], SIG_LEN);
+	}
+	secure_wipe(mac, sizeof(mac));
+	if (!any_secret)
+		return STRIPE_WEBHOOK_NO_SECRET;
+	if (!match)
+		return STRIPE_WEBHOOK_NO_MATCH;
+	age = now_s >= p.t ? (long long)now_s - p.t : p.t - (long long)now_s;
+	if (now_s < 0 || age > tolerance_s)
+		return STRIPE_WEBHOOK_EXPIRED;
+	return STRIPE_WEBHOOK_OK;
+}
+
+const char *
+stripe_webhook_strerror(enum stripe_webhook_result r)
+{
+	static const char *const text[STRIPE_WEBHOOK__MAX] = {
+		[STRIPE_WEBHOOK_OK] = "signature verified",
+		[STRIPE_WEBHOOK_MALFORMED] = "missing or malformed Stripe-Signature header",
+		[STRIPE_WEBHOOK_NO_MATCH] = "no valid signature",
+		[STRIPE_WEBHOOK_EXPIRED] = "timestamp outside the tolerance",
+		[STRIPE_WEBHOOK_NO_SECRET] = "no webhook secret configured",
+		[STRIPE_WEBHOOK_ERROR] = "signature could not be computed",
+	};
+
+	return (unsigned)r < STRIPE_WEBHOOK__MAX ? text[r] : "unknown result";
+}
+
+enum pb_err
+stripe_webhook_err(enum stripe_webhook_result r)
+{
+	switch (r) {
+	case STRIPE_WEBHOOK_OK:
+		return PB_OK;
+	case STRIPE_WEBHOOK_NO_SECRET:
+		return PB_ECONFIG;
+	case STRIPE_WEBHOOK_ERROR:
+		return PB_ENOMEM;
+	case STRIPE_WEBHOOK_MALFORMED:
+	case STRIPE_WEBHOOK_NO_MATCH:
+	case STRIPE_WEBHOOK_EXPIRED:
+	case STRIPE_WEBHOOK__MAX:
+		break;
+	}
+	return PB_EINVAL;
+}
+
+enum pb_err
+stripe_webhook_sign(const char *secret, long long t, const char *body, size_t len,
+    char out[STRIPE_SIG_HEX_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[SIG_LEN];
+
+	out[0] = '\0';
+	if (!hmac(secret, strlen(secret), t, body, len, mac))
+		return PB_ENOMEM;
+	for (size_t i = 0; i < SIG_LEN; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 0x0f];
+	}
+	out[2 * SIG_LEN] = '\0';
+	secure_wipe(mac, sizeof(mac));
+	return PB_OK;
+}

@@ -1,0 +1,302 @@
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "util/metrics.h"
+
+/* Statuses counted by their own label; anything else lands in "other". */
+static const int statuses[] = {
+	200, 201, 204, 303, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429,
+	500, 502, 503, 504,
+};
+#define NSTATUS (sizeof(statuses) / sizeof(statuses[0]) + 1)
+
+/* Upper bounds of the latency buckets, in microseconds; +Inf is implicit. */
+static const int64_t buckets_us[] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+	5000000, 10000000,
+};
+#define NBUCKETS (sizeof(buckets_us) / sizeof(buckets_us[0]) + 1)
+
+static const char *const role_names[METRICS_ROLE__MAX] = { "worker", "jobs" };
+static const char *const exit_names[METRICS_EXIT__MAX] = {
+	"stopped", "recycled", "crashed", "timeout",
+};
+
+static const struct {
+	const char *name;
+	const char *labels;	/* "" or 'key="value"' */
+	const char *help;
+} counter_table[METRIC__MAX] = {
+	[METRIC_CUSTOMERS_CREATED_REGISTRATION] = { "paybridge_customers_created_total",
+	    "source=\"user_registration\"", "Stripe customers created, by source." },
+	[METRIC_CUSTOMERS_CREATED_LAZY] = { "paybridge_customers_created_total",
+	    "source=\"lazy\"", NULL },
+	[METRIC_CUSTOMERS_CREATED_BACKFILL] = { "paybridge_customers_created_total",
+	    "source=\"backfill\"", NULL },
+	[METRIC_CUSTOMERS_ADOPTED] = { "paybridge_customers_adopted_total", "",
+	    "Existing Stripe customers adopted after the idempotency window." },
+	[METRIC_JOB_ATTEMPTS] = { "paybridge_job_attempts_total", "",
+	    "Outbox job attempts." },
+	[METRIC_JOB_FAILURES] = { "paybridge_job_failures_total", "",
+	    "Outbox job attempts that failed." },
+	[METRIC_JOBS_DEAD] = { "paybridge_jobs_dead_total", "",
+	    "Outbox jobs moved to dead after their last attempt." },
+	[METRIC_STRIPE_REQUESTS] = { "paybridge_stripe_requests_total", "",
+	    "HTTP requests sent to Stripe, retries included." },
+	[METRIC_STRIPE_ERRORS] = { "paybridge_stripe_errors_total", "",
+	    "Stripe calls that ended in an error." },
+	[METRIC_LOGIN_THROTTLED] = { "paybridge_login_throttled_total", "",
+	    "Login attempts refused by throttling." },
+};
+
+static const struct {
+	const char *name;
+	const char *help;
+} gauge_table[METRIC_GAUGE__MAX] = {
+	[METRIC_JOBS_PENDING] = { "paybridge_jobs_pending", "Outbox jobs waiting to run." },
+	[METRIC_JOBS_DEAD_TOTAL] = { "paybridge_jobs_dead", "Outbox jobs in the dead state." },
+};
+
+struct route_stats {
+	atomic_uint_least64_t by_status[NSTATUS];
+	atomic_uint_least64_t buckets[NBUCKETS];	/* not cumulative; summed when rendered */
+	atomic_uint_least64_t sum_us;
+};
+
+struct metrics_page {
+	struct route_stats routes[METRICS_ROUTES_MAX + 1];	/* the last: unmatched */
+	atomic_uint_least64_t starts[METRICS_ROLE__MAX];
+	atomic_uint_least64_t exits[METRICS_ROLE__MAX][METRICS_EXIT__MAX];
+	atomic_uint_least64_t counters[METRIC__MAX];
+	atomic_int_least64_t gauges[METRIC_GAUGE__MAX];
+};
+
+static struct metrics_page *page;
+static const char *const *route_labels;
+static size_t route_count;
+
+enum pb_err
+metrics_init(const char *const *route_names, size_t nroutes)
+{
+	void *p;
+
+	if (nroutes > METRICS_ROUTES_MAX)
+		return PB_EINVAL;
+	p = mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return PB_ESYSTEM;
+	page = p;	/* mmap gives zeroed memory, a valid all-zero state for atomics */
+	route_labels = route_names;
+	route_count = nroutes;
+	return PB_OK;
+}
+
+void
+metrics_cleanup(void)
+{
+	if (page != NULL)
+		munmap(page, sizeof(*page));
+	page = NULL;
+}
+
+static size_t
+status_index(int status)
+{
+	for (size_t i = 0; i < NSTATUS - 1; i++) {
+		if (statuses[i] == status)
+			return i;
+	}
+	return NSTATUS - 1;
+}
+
+void
+metrics_request(size_t route, int status, int64_t duration_us)
+{
+	struct route_stats *rs;
+	size_t b = 0;
+
+	if (page == NULL)
+		return;
+	rs = &page->routes[route < route_count ? route : METRICS_ROUTES_MAX];
+	if (duration_us < 0)
+		duration_us = 0;
+	while (b < NBUCKETS - 1 && duration_us > buckets_us[b])
+		b++;
+	atomic_fetch_add_explicit(&rs->by_status[status_index(status)], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rs->buckets[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rs->sum_us, (uint64_t)duration_us, memory_order_relaxed);
+}
+
+void
+metrics_worker_start(enum metrics_role role)
+{
+	if (page != NULL && role < METRICS_ROLE__MAX)
+		atomic_fetch_add_explicit(&page->starts[role], 1, memory_order_relaxed);
+}
+
+void
+metrics_worker_exit(enum metrics_role role, enum metrics_exit cause)
+{
+	if (page != NULL && role < METRICS_ROLE__MAX && cause < METRICS_EXIT__MAX)
+		atomic_fetch_add_explicit(&page->exits[role][cause], 1, memory_order_relaxed);
+}
+
+void
+metrics_add(enum metrics_counter c, uint64_t n)
+{
+	if (page != NULL && c < METRIC__MAX)
+		atomic_fetch_add_explicit(&page->counters[c], n, memory_order_relaxed);
+}
+
+void
+metrics_gauge_set(enum metrics_gauge g, int64_t value)
+{
+	if (page != NULL && g < METRIC_GAUGE__MAX)
+		atomic_store_explicit(&page->gauges[g], value, memory_order_relaxed);
+}
+
+uint64_t
+metrics_get(enum metrics_counter c)
+{
+	if (page == NULL || c >= METRIC__MAX)
+		return 0;
+	return atomic_load_explicit(&page->counters[c], memory_order_relaxed);
+}
+
+static uint64_t
+load(atomic_uint_least64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static const char *
+route_label(size_t i)
+{
+	return i < route_count ? route_labels[i] : "unmatched";
+}
+
+static enum pb_err
+render_requests(struct buf *out)
+{
+	enum pb_err err;
+
+	err = buf_appends(out,
+	    "# HELP paybridge_http_requests_total HTTP requests answered, by route and status.\n"
+	    "# TYPE paybridge_http_requests_total counter\n");
+	for (size_t r = 0; err == PB_OK && r <= route_count; r++) {
+		struct route_stats *rs = &page->routes[r < route_count ? r : METRICS_ROUTES_MAX];
+
+		for (size_t s = 0; err == PB_OK && s < NSTATUS; s++) {
+			uint64_t v = load(&rs->by_status[s]);
+			char status[8];
+
+			if (v == 0)
+				continue;
+			if (s < NSTATUS - 1)
+				(void)snprintf(status, sizeof(status), "%d", statuses[s]);
+			else
+				(void)snprintf(status, sizeof(status), "other");
+			err = buf_appendf(out,
+			    "paybridge_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+			    route_label(r), status, (unsigned long long)v);
+		}
+	}
+	if (err == PB_OK)
+		err = buf_appends(out,
+		    "# HELP paybridge_http_request_duration_seconds Time to answer a request.\n"
+		    "# TYPE paybridge_http_request_duration_seconds histogram\n");
+	for (size_t r = 0; err == PB_OK && r <= route_count; r++) {
+		struct route_stats *rs = &page->routes[r < route_count ? r : METRICS_ROUTES_MAX];
+		uint64_t cum = 0;
+
+		for (size_t b = 0; err == PB_OK && b < NBUCKETS; b++) {
+			cum += load(&rs->buckets[b]);
+			if (b < NBUCKETS - 1)
+				err = buf_appendf(out,
+				    "paybridge_http_request_duration_seconds_bucket{route=\"%s\","
+				    "le=\"%g\"} %llu\n", route_label(r),
+				    (double)buckets_us[b] / 1e6, (unsigned long long)cum);
+			else
+				err = buf_appendf(out,
+				    "paybridge_http_request_duration_seconds_bucket{route=\"%s\","
+				    "le=\"+Inf\"} %llu\n", route_label(r), (unsigned long long)cum);
+		}
+		if (err == PB_OK)
+			err = buf_appendf(out,
+			    "paybridge_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+			    "paybridge_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+			    route_label(r), (double)load(&rs->sum_us) / 1e6, route_label(r),
+			    (unsigned long long)cum);
+	}
+	return err;
+}
+
+static enum pb_err
+render_workers(struct buf *out)
+{
+	enum pb_err err;
+
+	err = buf_appends(out,
+	    "# HELP paybridge_worker_starts_total Worker processes started, by role.\n"
+	    "# TYPE paybridge_worker_starts_total counter\n");
+	for (int r = 0; err == PB_OK && r < METRICS_ROLE__MAX; r++)
+		err = buf_appendf(out, "paybridge_worker_starts_total{role=\"%s\"} %llu\n",
+		    role_names[r], (unsigned long long)load(&page->starts[r]));
+	if (err == PB_OK)
+		err = buf_appends(out,
+		    "# HELP paybridge_worker_exits_total Worker processes ended, by role and cause.\n"
+		    "# TYPE paybridge_worker_exits_total counter\n");
+	for (int r = 0; err == PB_OK && r < METRICS_ROLE__MAX; r++) {
+		for (int c = 0; err == PB_OK && c < METRICS_EXIT__MAX; c++)
+			err = buf_appendf(out,
+			    "paybridge_worker_exits_total{role=\"%s\",cause=\"%s\"} %llu\n",
+			    role_names[r], exit_names[c],
+			    (unsigned long long)load(&page->exits[r][c]));
+	}
+	return err;
+}
+
+static enum pb_err
+render_counters(struct buf *out)
+{
+	enum pb_err err = PB_OK;
+
+	for (int c = 0; err == PB_OK && c < METRIC__MAX; c++) {
+		bool first = c == 0 || strcmp(counter_table[c - 1].name, counter_table[c].name) != 0;
+
+		if (first)
+			err = buf_appendf(out, "# HELP %s %s\n# TYPE %s counter\n",
+			    counter_table[c].name, counter_table[c].help, counter_table[c].name);
+		if (err == PB_OK)
+			err = buf_appendf(out, "%s%s%s%s %llu\n", counter_table[c].name,
+			    counter_table[c].labels[0] != '\0' ? "{" : "", counter_table[c].labels,
+			    counter_table[c].labels[0] != '\0' ? "}" : "",
+			    (unsigned long long)load(&page->counters[c]));
+	}
+	for (int g = 0; err == PB_OK && g < METRIC_GAUGE__MAX; g++)
+		err = buf_appendf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n",
+		    gauge_table[g].name, gauge_table[g].help, gauge_table[g].name,
+		    gauge_table[g].name,
+		    (long long)atomic_load_explicit(&page->gauges[g], memory_order_relaxed));
+	return err;
+}
+
+enum pb_err
+metrics_render(struct buf *out)
+{
+	enum pb_err err;
+
+	if (page == NULL)
+		return PB_ESYSTEM;
+	err = render_requests(out);
+	if (err == PB_OK)
+		err = render_workers(out);
+	if (err == PB_OK)
+		err = render_counters(out);
+	return err;
+}

@@ -1,0 +1,268 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "itest.h"
+
+#define BODY_MAX (8 * 1024 * 1024)
+
+struct sink {
+	char *p;
+	size_t len;
+};
+
+static size_t
+collect(char *data, size_t size, size_t n, void *ctx)
+{
+	struct sink *s = ctx;
+	size_t add = size * n;
+	char *p;
+
+	if (s->len + add > BODY_MAX)
+		return 0;
+	p = realloc(s->p, s->len + add + 1);
+	if (p == NULL)
+		return 0;
+	memcpy(p + s->len, data, add);
+	s->p = p;
+	s->len += add;
+	s->p[s->len] = '\0';
+	return add;
+}
+
+const char *
+itest_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || v[0] == '\0') {
+		fprintf(stderr, "integration test: %s is not set; run it through its runner script\n",
+		    name);
+		exit(2);
+	}
+	return v;
+}
+
+bool
+itest_request(const char *method, const char *url, const char *const *headers,
+    const char *body, size_t body_len, struct itest_response *out)
+{
+	struct sink b = { NULL, 0 }, h = { NULL, 0 };
+	struct curl_slist *list = NULL;
+	CURL *c;
+	CURLcode rc;
+
+	memset(out, 0, sizeof(*out));
+	c = curl_easy_init();
+	if (c == NULL)
+		return false;
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+		list = curl_slist_append(list, headers[i]);
+	/* curl adds "Expect: 100-continue" to large bodies; the servers under test need not. */
+	list = curl_slist_append(list, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(list);
+	out->curl_code = (int)rc;
+	out->body = b.p != NULL ? b.p : strdup("");
+	out->body_len = b.len;
+	out->headers = h.p != NULL ? h.p : strdup("");
+	if (out->body_len > 0)
+		out->json = json_tokener_parse(out->body);
+	return rc == CURLE_OK;
+}
+
+void
+itest_response_free(struct itest_response *r)
+{
+	free(r->body);
+	free(r->headers);
+	if (r->json != NULL)
+		json_object_put(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+bool
+itest_header(const struct itest_response *r, const char *name, char *out, size_t outlen)
+{
+	size_t nlen = strlen(name);
+	const char *line = r->headers;
+
+	while (line != NULL && *line != '\0') {
+		const char *end = strstr(line, "\r\n");
+		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+
+		if (len > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) {
+			const char *v = line + nlen + 1;
+			size_t vlen = len - nlen - 1;
+
+			while (vlen > 0 && isspace((unsigned char)*v)) {
+				v++;
+				vlen--;
+			}
+			(void)snprintf(out, outlen, "%.*s", (int)vlen, v);
+			return true;
+		}
+		line = end != NULL ? end + 2 : NULL;
+	}
+	return false;
+}
+
+static struct json_object *
+at_path(const struct itest_response *r, const char *path)
+{
+	struct json_object *o = r->json;
+	char part[128];
+
+	while (o != NULL && *path != '\0') {
+		const char *dot = strchr(path, '.');
+		size_t n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+
+		if (n >= sizeof(part))
+			return NULL;
+		memcpy(part, path, n);
+		part[n] = '\0';
+		if (!json_object_object_get_ex(o, part, &o))
+			return NULL;
+		path += n + (dot != NULL);
+	}
+	return o;
+}
+
+const char *
+itest_json_str(const struct itest_response *r, const char *path)
+{
+	struct json_object *o = at_path(r, path);
+
+	return o != NULL && json_object_is_type(o, json_type_string) ? json_object_get_string(o)
+								      : NULL;
+}
+
+long long
+itest_json_int(const struct itest_response *r, const char *path, long long def)
+{
+	struct json_object *o = at_path(r, path);
+
+	return o != NULL && json_object_is_type(o, json_type_int) ? json_object_get_int64(o) : def;
+}
+
+int
+itest_ctl(const char *action)
+{
+	char cmd[1024];
+	int rc;
+
+	(void)snprintf(cmd, sizeof(cmd), "'%s' %s", itest_env("PB_TEST_CTL"), action);
+	rc = system(cmd);
+	if (rc != 0)
+		fprintf(stderr, "control action %s failed (%d)\n", action, rc);
+	return rc;
+}
+
+int
+itest_master_pid(void)
+{
+	FILE *f = fopen(itest_env("PB_PID_FILE"), "r");
+	char line[32] = "";
+	long pid;
+
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	pid = strtol(line, NULL, 10);
+	return pid > 0 ? (int)pid : -1;
+}
+
+size_t
+itest_children(int master, int *pids, size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL && n < max) {
+		char path[300], stat[512];
+		const char *p;
+		FILE *f;
+		long ppid;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(stat, sizeof(stat), f) == NULL)
+			stat[0] = '\0';
+		fclose(f);
+		/* The command name may hold spaces; the fields after the last ')' do not. */
+		p = strrchr(stat, ')');
+		if (p == NULL || strlen(p) < 5)
+			continue;
+		ppid = strtol(p + 4, NULL, 10);
+		if (ppid == master && p[2] != 'Z')
+			pids[n++] = (int)strtol(e->d_name, NULL, 10);
+	}
+	closedir(d);
+	return n;
+}
+
+void
+itest_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+long long
+itest_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t
+itest_base_urls(const char **urls, size_t max)
+{
+	static char copy[1024];
+	size_t n = 0;
+	char *p, *save = NULL;
+
+	(void)snprintf(copy, sizeof(copy), "%s", itest_env("PB_TEST_URLS"));
+	for (p = strtok_r(copy, " ", &save); p != NULL && n < max; p = strtok_r(NULL, " ", &save))
+		urls[n++] = p;
+	return n;
+}

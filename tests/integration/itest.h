@@ -1,0 +1,64 @@
+/*
+ * Shared by the integration test programs: HTTP calls with libcurl against the real stack,
+ * JSON access to responses, and a hook to the runner's control script (stop MariaDB,
+ * restart paybridge, ...). Everything a test needs comes from the environment the runner
+ * sets; a missing variable fails the test loudly instead of skipping it.
+ */
+#ifndef PB_TESTS_ITEST_H
+#define PB_TESTS_ITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+struct itest_response {
+	long status;
+	char *body;		/* NUL-terminated, owned */
+	size_t body_len;
+	char *headers;		/* raw header block, owned */
+	struct json_object *json;	/* parsed body when it is JSON, else NULL; owned */
+	int curl_code;		/* CURLcode; 0 when the transfer worked */
+};
+
+/* Returns the environment variable name, or aborts the program with a clear message. */
+const char *itest_env(const char *name);
+
+/*
+ * Sends one request. headers is a NULL-terminated list of "Name: value" lines (may be NULL);
+ * body may be NULL. Returns false only when libcurl failed to make the request at all.
+ */
+bool itest_request(const char *method, const char *url, const char *const *headers,
+    const char *body, size_t body_len, struct itest_response *out);
+
+/* Frees what a response holds. */
+void itest_response_free(struct itest_response *r);
+
+/* Returns the value of header name (case-insensitive) in r, copied into out; false if absent. */
+bool itest_header(const struct itest_response *r, const char *name, char *out, size_t outlen);
+
+/* Returns the string at a dotted JSON path of r's body, or NULL. Borrowed from r. */
+const char *itest_json_str(const struct itest_response *r, const char *path);
+
+/* Returns the integer at a dotted JSON path of r's body, or def. */
+long long itest_json_int(const struct itest_response *r, const char *path, long long def);
+
+/* Runs the runner's control script with one action ("mariadb-stop"); returns its status. */
+int itest_ctl(const char *action);
+
+/* Reads the master's pid from PB_PID_FILE (refreshed after each restart). */
+int itest_master_pid(void);
+
+/* Lists the pids of the master's children into pids (at most max); returns the count. */
+size_t itest_children(int master, int *pids, size_t max);
+
+/* Sleeps ms milliseconds. */
+void itest_sleep_ms(long ms);
+
+/* Milliseconds on the monotonic clock. */
+long long itest_now_ms(void);
+
+/* The base URLs the runner gave in PB_TEST_URLS (space-separated), e.g. nginx and Apache. */
+size_t itest_base_urls(const char **urls, size_t max);
+
+#endif

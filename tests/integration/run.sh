@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs one integration test program against a fresh stack and tears the stack down:
+#   tests/integration/run.sh BUILDDIR PROGRAM [TEST...]
+# PROGRAM is a path relative to BUILDDIR (tests/integration/test_server). The stack's
+# state and logs stay in a temporary directory, printed on failure.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+build=$(cd "${1:?BUILDDIR}" && pwd -P)
+program=${2:?PROGRAM}
+shift 2
+run=$(mktemp -d /tmp/pbit.XXXXXX)
+# The web servers drop to www-data, which must reach the FastCGI socket in here.
+chmod 0755 "$run"
+status=1
+cleanup() {
+	"$top/tests/integration/stack.sh" down "$run" || true
+	if [ "$status" -ne 0 ]; then
+		echo "integration: logs kept in $run" >&2
+		tail -n 40 "$run/paybridge.log" >&2 2>/dev/null || true
+	else
+		rm -rf "$run"
+	fi
+}
+trap cleanup EXIT
+"$top/tests/integration/stack.sh" up "$build" "$run"
+# shellcheck disable=SC1091
+. "$run/env"
+status=0
+"$build/$program" "$@" || status=$?
+exit "$status"

@@ -1,0 +1,8 @@
+# The server's integration test program (run by tests/integration/run.sh, not by make check:
+# it needs the whole stack).
+noinst_PROGRAMS += tests/integration/test_server
+tests_integration_test_server_SOURCES = tests/integration/test_server.c \
+	tests/integration/itest.c tests/integration/itest.h tests/unit/unit.h
+tests_integration_test_server_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) -pthread
+tests_integration_test_server_LDADD = $(CUNIT_LIBS) $(CURL_LIBS) $(JSONC_LIBS) -lpthread
+EXTRA_DIST += tests/integration/run.sh tests/integration/stack.sh
