@@ -38,8 +38,8 @@
  * would chunk the reply to the client, which is a different (slower) path. The body has
  * the shape and size of paybridge's healthz envelope.
  */
-#define BODY "{\"success\":true,\"timestamp\":\"2025-01-01T00:00:00.000Z\",\"data\":" \
-	"{\"status\":\"ok\",\"version\":\"0.1.0\",\"uptime_s\":0,\"pid\":0}}\n"
+#define BODY "{\"success\":true,\"timestamp\":\"2025-01-01T00:00:00.000000Z\",\"data\":" \
+	"{\"status\":\"ok\",\"version\":\"0.1.0\",\"uptime_s\":0,\"pid\":12345}}"
 static const char response[] =
 	"Status: 200 OK\r\n"
 	"Content-Type: application/json\r\n"

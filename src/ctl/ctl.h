@@ -54,5 +54,7 @@ int ctl_usage(const struct ctl *ctl);
 
 /* The commands. */
 int ctl_migrate(struct ctl *ctl, int argc, char **argv);
+int ctl_backfill_customers(struct ctl *ctl, int argc, char **argv);
+int ctl_jobs(struct ctl *ctl, int argc, char **argv);
 
 #endif

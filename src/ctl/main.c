@@ -19,6 +19,11 @@
 static const struct ctl_command commands[] = {
 	{ "migrate", ctl_migrate, "up [VERSION] | down [VERSION] | status",
 	    "apply, revert or list the database schema migrations" },
+	{ "backfill-customers", ctl_backfill_customers,
+	    "[--rate N/s] [--limit N] [--dry-run] [--budget-ms N]",
+	    "create the Stripe customers of users that have none, resumable, rate-limited" },
+	{ "jobs", ctl_jobs, "list [--status pending|running|done|dead] [--limit N] | "
+	    "retry ID | drop ID", "list the Stripe outbox jobs, retry or drop one" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

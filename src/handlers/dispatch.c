@@ -2,9 +2,14 @@
 
 #include <string.h>
 
+#include "handlers/auth.h"
 #include "handlers/dispatch.h"
 #include "handlers/health.h"
+#include "handlers/testing.h"
+#include "handlers/users.h"
+#include "http/auth.h"
 #include "http/router.h"
+#include "services/accounts.h"
 #include "services/app.h"
 #include "util/conf.h"
 
@@ -12,9 +17,14 @@ static const struct route routes[] = {
 	{ HTTP_GET, "/v1/healthz", handle_healthz, 0, "healthz" },
 	{ HTTP_GET, "/v1/readyz", handle_readyz, 0, "readyz" },
 	{ HTTP_GET, "/metrics", handle_metrics, 0, "metrics" },
+	{ HTTP_POST, "/v1/users", handle_users_create, ROUTE_BODY, "users_create" },
+	{ HTTP_GET, "/v1/users/me", handle_users_me, ROUTE_AUTH, "users_me" },
+	{ HTTP_GET, "/v1/users/{id}", handle_users_get, ROUTE_AUTH, "users_get" },
+	{ HTTP_POST, "/v1/auth/login", handle_auth_login, ROUTE_BODY, "auth_login" },
 #ifdef PB_TEST_ROUTES
 	{ HTTP_GET, "/v1/test/sleep", handle_test_sleep, 0, "test_sleep" },
 	{ HTTP_POST, "/v1/test/echo", handle_test_echo, ROUTE_BODY, "test_echo" },
+	{ HTTP_POST, "/v1/test/users/{id}/customer", handle_test_customer, 0, "test_customer" },
 #endif
 };
 
@@ -55,6 +65,43 @@ prepare_body(const struct app *app, const struct route *r, struct request *req)
 	return PB_OK;
 }
 
+/*
+ * ROUTE_AUTH: a bearer token we signed, whose user still exists with the same
+ * token_version. Sets req->user_id and req->user_role (the row's role, in the arena).
+ */
+static enum pb_err
+authenticate(struct app *app, struct request *req)
+{
+	const char *token;
+	struct user user;
+	enum pb_err err;
+
+	err = auth_bearer(req, &token);
+	if (err != PB_OK)
+		return err;
+	err = accounts_authenticate(app, req->arena, token, &user);
+	if (err != PB_OK)
+		return err;
+	req->user_id = (int64_t)user.id;
+	req->user_role = user.role;
+	return PB_OK;
+}
+
+/* Answers a failed authentication; RFC 6750 §3 asks for the challenge on 401. */
+static void
+refuse(struct response *resp, enum pb_err err)
+{
+	if (err == PB_ECONFIG) {
+		(void)users_unavailable(resp);
+	} else if (err == PB_EAUTH) {
+		(void)response_error(resp, PB_EAUTH, "unauthorized",
+		    "a valid bearer token is required", NULL);
+		(void)response_header(resp, "WWW-Authenticate", "Bearer realm=\"paybridge\"");
+	} else {
+		(void)response_error(resp, err, NULL, NULL, NULL);
+	}
+}
+
 static const char *
 message_for(enum pb_err err)
 {
@@ -87,6 +134,14 @@ dispatch(struct app *app, struct request *req, struct response *resp)
 		return NROUTES;
 	case ROUTE_FOUND:
 		break;
+	}
+	/* Before the body: a caller who may not call the route does not get it parsed. */
+	if (r->flags & ROUTE_AUTH) {
+		err = authenticate(app, req);
+		if (err != PB_OK) {
+			refuse(resp, err);
+			return router_index(routes, r);
+		}
 	}
 	err = prepare_body(app, r, req);
 	if (err == PB_OK)

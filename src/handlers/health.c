@@ -6,7 +6,6 @@
 #include "repo/db.h"
 #include "services/app.h"
 #include "util/metrics.h"
-#include "util/strnum.h"
 #include "util/timeutil.h"
 
 #define METRICS_TEXT_MAX (1024 * 1024)
@@ -65,38 +64,3 @@ handle_metrics(struct app *app, struct request *req, struct response *resp)
 	buf_free(&text);
 	return err;
 }
-
-#ifdef PB_TEST_ROUTES
-enum pb_err
-handle_test_sleep(struct app *app, struct request *req, struct response *resp)
-{
-	struct json_object *data;
-	struct form q;
-	const char *ms;
-	long long n = 0;
-	enum pb_err err;
-
-	(void)app;
-	err = request_query(req, &q);
-	if (err != PB_OK)
-		return err;
-	ms = form_get(&q, "ms");
-	if (ms != NULL && strnum_parse(ms, 10, 0, 600000, &n) != PB_OK)
-		return PB_EINVAL;
-	time_sleep_us(n * 1000);
-	data = json_object_new_object();
-	if (data == NULL)
-		return PB_ENOMEM;
-	json_object_object_add(data, "pid", json_object_new_int(getpid()));
-	err = response_data(resp, 200, data);
-	json_object_put(data);
-	return err;
-}
-
-enum pb_err
-handle_test_echo(struct app *app, struct request *req, struct response *resp)
-{
-	(void)app;
-	return response_data(resp, 200, req->json);
-}
-#endif

@@ -13,12 +13,5 @@ enum pb_err handle_readyz(struct app *app, struct request *req, struct response 
 /* GET /metrics: Prometheus text. */
 enum pb_err handle_metrics(struct app *app, struct request *req, struct response *resp);
 
-#ifdef PB_TEST_ROUTES
-/* GET /v1/test/sleep?ms=N: holds the worker, to test request_timeout and graceful stop. */
-enum pb_err handle_test_sleep(struct app *app, struct request *req, struct response *resp);
-
-/* POST /v1/test/echo: returns the decoded body, to test the decoders end to end. */
-enum pb_err handle_test_echo(struct app *app, struct request *req, struct response *resp);
-#endif
 
 #endif

@@ -1,3 +1,7 @@
 src_libpaybridge_a_SOURCES += \
 	src/handlers/dispatch.c src/handlers/dispatch.h \
-	src/handlers/health.c src/handlers/health.h
+	src/handlers/health.c src/handlers/health.h \
+	src/handlers/testing.c src/handlers/testing.h
+src_libpaybridge_a_SOURCES += \
+	src/handlers/auth.c src/handlers/auth.h \
+	src/handlers/users.c src/handlers/users.h

@@ -3,3 +3,11 @@
 src_libpaybridge_a_SOURCES += \
 	src/repo/db.c src/repo/db.h \
 	src/repo/migrate.c src/repo/migrate.h
+
+# The outbox of Stripe work.
+src_libpaybridge_a_SOURCES += src/repo/jobs.c src/repo/jobs.h
+
+# Accounts: users and the login throttle.
+src_libpaybridge_a_SOURCES += \
+	src/repo/users.c src/repo/users.h \
+	src/repo/throttle.c src/repo/throttle.h

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -265,4 +266,57 @@ itest_base_urls(const char **urls, size_t max)
 	for (p = strtok_r(copy, " ", &save); p != NULL && n < max; p = strtok_r(NULL, " ", &save))
 		urls[n++] = p;
 	return n;
+}
+
+int
+itest_sql(const char *sql, char *out, size_t outlen)
+{
+	char path[] = "/tmp/itest-sql.XXXXXX", cmd[1024], line[4096];
+	FILE *f, *p;
+	int fd, rc;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	fprintf(f, "%s;\n", sql);
+	fclose(f);
+	/* The password travels in MYSQL_PWD, never on a command line. */
+	setenv("MYSQL_PWD", itest_env("PAYBRIDGE_DB_PASSWORD"), 1);
+	(void)snprintf(cmd, sizeof(cmd),
+	    "mariadb --no-defaults --protocol=socket -S '%s' -u '%s' -N -B '%s' < '%s'",
+	    itest_env("PAYBRIDGE_DB_SOCKET"), itest_env("PAYBRIDGE_DB_USER"),
+	    itest_env("PAYBRIDGE_DB_NAME"), path);
+	p = popen(cmd, "r");
+	if (p == NULL) {
+		unlink(path);
+		return -1;
+	}
+	if (fgets(line, sizeof(line), p) != NULL && outlen > 0) {
+		line[strcspn(line, "\t\n")] = '\0';
+		(void)snprintf(out, outlen, "%s", line);
+	}
+	while (fgets(line, sizeof(line), p) != NULL)
+		;
+	rc = pclose(p);
+	unlink(path);
+	return rc;
+}
+
+bool
+itest_emulator(const char *method, const char *path, const char *json,
+    struct itest_response *out)
+{
+	const char *hdrs[] = { "Content-Type: application/json", NULL };
+	char url[512];
+
+	(void)snprintf(url, sizeof(url), "%s%s", itest_env("PB_EMULATOR_URL"), path);
+	return itest_request(method, url, hdrs, json, json != NULL ? strlen(json) : 0, out);
 }

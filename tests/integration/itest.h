@@ -58,6 +58,17 @@ void itest_sleep_ms(long ms);
 /* Milliseconds on the monotonic clock. */
 long long itest_now_ms(void);
 
+/*
+ * Runs one SQL statement against the stack's MariaDB with the mariadb client and copies
+ * the first column of the first row (tab-separated output) into out. Returns the client's
+ * exit status (0 on success).
+ */
+int itest_sql(const char *sql, char *out, size_t outlen);
+
+/* Sends a JSON request to the Stripe emulator's control API (PB_EMULATOR_URL + path). */
+bool itest_emulator(const char *method, const char *path, const char *json,
+    struct itest_response *out);
+
 /* The base URLs the runner gave in PB_TEST_URLS (space-separated), e.g. nginx and Apache. */
 size_t itest_base_urls(const char **urls, size_t max);
 

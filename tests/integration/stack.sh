@@ -66,6 +66,28 @@ paybridge_wait_exit() {
 	die "paybridge $pid did not exit within 30 s"
 }
 
+# The Stripe emulator on a free port, delivering webhooks to paybridge through nginx.
+emulator_start() {
+	rm -f "$PB_RUN/emulator.port"
+	/usr/bin/python3 "$top/tests/stripe-emulator/emulator.py" --host 127.0.0.1 --port 0 \
+		--port-file "$PB_RUN/emulator.port" \
+		--webhook-url "http://127.0.0.1:$PB_NGINX_PORT/v1/webhooks/stripe" \
+		--webhook-secret "$PB_WEBHOOK_SECRET" --quiet >"$PB_RUN/emulator.log" 2>&1 &
+	echo $! >"$PB_RUN/emulator.pid"
+	for _ in $(seq 1 100); do
+		[ -s "$PB_RUN/emulator.port" ] && return 0
+		sleep 0.1
+	done
+	tail -n 20 "$PB_RUN/emulator.log" >&2
+	die "the Stripe emulator did not start"
+}
+
+emulator_stop() {
+	local pid
+	pid=$(cat "$PB_RUN/emulator.pid" 2>/dev/null || true)
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+}
+
 write_conf() {
 	# Only this file is private: the web servers must still reach the socket directory.
 	(umask 077 && cat >"$PB_RUN/paybridge.conf") <<CONF
@@ -80,6 +102,11 @@ log_level = info
 db_socket = $PAYBRIDGE_DB_SOCKET
 db_name = $PAYBRIDGE_DB_NAME
 db_user = $PAYBRIDGE_DB_USER
+stripe_api_base = http://127.0.0.1:$(cat "$PB_RUN/emulator.port")
+stripe_max_retries = 2
+customer_inline_budget_ms = 2000
+jobs_poll_interval_ms = 100
+argon2_memory_kib = 19456
 ${PB_CONF_EXTRA:-}
 CONF
 }
@@ -92,9 +119,13 @@ up() {
 	mariadb_start "$PB_RUN/db" >/dev/null
 	PB_NGINX_PORT=$(free_port)
 	PB_APACHE_PORT=$(free_port)
+	PB_WEBHOOK_SECRET=whsec_test_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	emulator_start
 	write_conf
 	"$PB_BUILD/paybridgectl" -c "$PB_RUN/paybridge.conf" migrate up >"$PB_RUN/migrate.log" 2>&1 ||
 		{ cat "$PB_RUN/migrate.log" >&2; die "migrate failed"; }
+	# Tests sign up many users quickly: the auth rate limit is for production traffic.
+	export PB_AUTH_RATE=1000 PB_AUTH_BURST=1000
 	bash "$top/script/lib/nginx.sh" start "$PB_RUN/nginx" "$PB_NGINX_PORT" "$PB_RUN/pb.sock" "$top/www" >/dev/null
 	bash "$top/script/lib/apache.sh" start "$PB_RUN/apache" "$PB_APACHE_PORT" "$PB_RUN/pb.sock" "$top/www" >/dev/null
 	cat >"$PB_RUN/env" <<ENV
@@ -103,8 +134,14 @@ export PB_NGINX_PORT=$PB_NGINX_PORT PB_APACHE_PORT=$PB_APACHE_PORT
 export PB_TEST_URLS='http://127.0.0.1:$PB_NGINX_PORT http://127.0.0.1:$PB_APACHE_PORT'
 export PB_PID_FILE='$PB_RUN/paybridge.pid' PB_TEST_CTL='$top/tests/integration/stack.sh'
 export PB_WRAPPER='${PB_WRAPPER:-}'
+export PB_EMULATOR_URL=http://127.0.0.1:$(cat "$PB_RUN/emulator.port")
+export PAYBRIDGE_STRIPE_SECRET_KEY=sk_test_paybridge_integration
+export PAYBRIDGE_STRIPE_WEBHOOK_SECRETS=$PB_WEBHOOK_SECRET
+export PAYBRIDGE_JWT_SECRET=test-jwt-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 $(mariadb_env "$PB_RUN/db")
 ENV
+	# shellcheck disable=SC1091
+	. "$PB_RUN/env"
 	paybridge_start
 }
 
@@ -112,6 +149,7 @@ down() {
 	PB_RUN=$(cd "$1" && pwd -P)
 	export PB_RUN
 	paybridge_stop || true
+	emulator_stop
 	bash "$top/script/lib/nginx.sh" stop "$PB_RUN/nginx" >/dev/null 2>&1 || true
 	bash "$top/script/lib/apache.sh" stop "$PB_RUN/apache" >/dev/null 2>&1 || true
 	mariadb_stop "$PB_RUN/db" >/dev/null 2>&1 || true

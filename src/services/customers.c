@@ -1,0 +1,326 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "repo/db.h"
+#include "repo/jobs.h"
+#include "repo/users.h"
+#include "services/app.h"
+#include "services/customers.h"
+#include "services/outbox.h"
+#include "stripe/client.h"
+#include "util/arena.h"
+#include "util/conf.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/timeutil.h"
+
+#define JOB_KIND "create_customer"
+#define KEY_MAX 64
+#define ARENA_MAX (256 * 1024)
+/* Stripe forgets idempotency keys after 24 h; past this, search before creating. */
+#define KEY_WINDOW_US (23LL * 3600 * 1000000)
+/* How long an inline claim outlives its budget, so a process killed mid-call is retried soon. */
+#define INLINE_LEASE_MARGIN_US (3 * 1000000LL)
+#define POLL_US 100000
+
+static const char *const source_names[CUSTOMER_SOURCE__MAX] = {
+	[CUSTOMER_SOURCE_REGISTRATION] = "user_registration",
+	[CUSTOMER_SOURCE_LAZY] = "lazy",
+	[CUSTOMER_SOURCE_BACKFILL] = "backfill",
+};
+
+static const enum metrics_counter created_metric[CUSTOMER_SOURCE__MAX] = {
+	[CUSTOMER_SOURCE_REGISTRATION] = METRIC_CUSTOMERS_CREATED_REGISTRATION,
+	[CUSTOMER_SOURCE_LAZY] = METRIC_CUSTOMERS_CREATED_LAZY,
+	[CUSTOMER_SOURCE_BACKFILL] = METRIC_CUSTOMERS_CREATED_BACKFILL,
+};
+
+const char *
+customer_source_name(enum customer_source source)
+{
+	return source < CUSTOMER_SOURCE__MAX ? source_names[source] : "unknown";
+}
+
+static enum customer_source
+source_parse(const char *s)
+{
+	for (int i = 0; i < CUSTOMER_SOURCE__MAX; i++) {
+		if (s != NULL && strcmp(s, source_names[i]) == 0)
+			return (enum customer_source)i;
+	}
+	return CUSTOMER_SOURCE_LAZY;
+}
+
+/* The user id alone decides the key: every attempt for a user asks for the same customer. */
+static void
+job_key(uint64_t user_id, char key[KEY_MAX])
+{
+	(void)snprintf(key, KEY_MAX, "paybridge-customer-user-%" PRIu64, user_id);
+}
+
+/* An inline claim lasts as long as the caller's budget, plus a margin. */
+static int64_t
+lease_us(int64_t budget_ms)
+{
+	return budget_ms * 1000 + INLINE_LEASE_MARGIN_US;
+}
+
+/* Queues the job claimed by this process for budget_ms; an existing job is fine. */
+static enum pb_err
+enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
+    const char *email, enum customer_source source, int64_t budget_ms)
+{
+	struct json_object *payload = json_object_new_object();
+	char key[KEY_MAX];
+	enum pb_err err;
+	uint64_t id;
+
+	if (payload == NULL)
+		return PB_ENOMEM;
+	json_object_object_add(payload, "name", json_object_new_string(name));
+	json_object_object_add(payload, "email", json_object_new_string(email));
+	json_object_object_add(payload, "source",
+	    json_object_new_string(customer_source_name(source)));
+	job_key(user_id, key);
+	err = repo_jobs_insert(db, JOB_KIND, user_id, key,
+	    json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN),
+	    (uint32_t)app->conf->jobs_max_attempts, outbox_owner(), lease_us(budget_ms), &id);
+	json_object_put(payload);
+	/* A job for this user already exists: it will make the one customer. */
+	return err == PB_ECONFLICT ? PB_OK : err;
+}
+
+enum pb_err
+customers_enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
+    const char *email, enum customer_source source)
+{
+	return enqueue(app, db, user_id, name, email, source,
+	    app->conf->customer_inline_budget_ms);
+}
+
+/* Adopts a customer Stripe already has for the user (an earlier attempt's, past the key window). */
+static enum pb_err
+adopt_existing(struct app *app, struct arena *a, const struct job *job, bool *adopted)
+{
+	struct stripe_customer_list found;
+	char user_id[24];
+	const char *kept;
+	bool stored;
+	enum pb_err err;
+
+	*adopted = false;
+	(void)snprintf(user_id, sizeof(user_id), "%" PRIu64, job->user_id);
+	err = stripe_customer_search_user_id(app->stripe, user_id, 10, &found);
+	if (err != PB_OK)
+		return err;
+	for (size_t i = 0; i < found.n && !*adopted; i++) {
+		if (found.items[i].deleted)
+			continue;
+		err = repo_users_set_customer(app->db, a, job->user_id, found.items[i].id, &stored,
+		    &kept);
+		if (err != PB_OK)
+			break;
+		*adopted = true;
+		metrics_add(METRIC_CUSTOMERS_ADOPTED, 1);
+		log_event(LOGL_INFO, "adopted existing Stripe customer", (const struct log_kv[]){
+			LOG_NUM("user_id", job->user_id), LOG_STR("customer", found.items[i].id),
+			LOG_NUM("candidates", found.n) }, 3);
+	}
+	stripe_customer_list_free(&found);
+	return err;
+}
+
+enum pb_err
+customers_run_job(struct app *app, struct arena *a, const struct job *job)
+{
+	struct json_object *payload = NULL;
+	struct stripe_customer customer;
+	struct stripe_customer_params params;
+	struct stripe_kv meta[2];
+	enum customer_source source;
+	char description[64], user_id[24];
+	const char *kept = NULL;
+	struct user user;
+	bool stored, adopted;
+	enum pb_err err;
+
+	err = repo_users_get_any(app->db, a, job->user_id, &user);
+	if (err != PB_OK)
+		return err;
+	/* Done already (another path won), or no longer wanted: the user left. */
+	if (user.stripe_customer_id != NULL || user.deleted)
+		return PB_OK;
+	if (job->payload == NULL ||
+	    json_parse(job->payload, strlen(job->payload), 4, &payload) != PB_OK ||
+	    json_get_str(payload, "name") == NULL || json_get_str(payload, "email") == NULL) {
+		json_object_put(payload);
+		log_warnx("create_customer job %" PRIu64 " has a malformed payload", job->id);
+		return PB_EINVAL;
+	}
+	if (job->first_attempt_at != 0 && time_real_us() - job->first_attempt_at > KEY_WINDOW_US) {
+		err = adopt_existing(app, a, job, &adopted);
+		if (err != PB_OK || adopted) {
+			json_object_put(payload);
+			return err;
+		}
+	}
+	source = source_parse(json_get_str(payload, "source"));
+	(void)snprintf(description, sizeof(description), "Customer for user ID: %" PRIu64,
+	    job->user_id);
+	(void)snprintf(user_id, sizeof(user_id), "%" PRIu64, job->user_id);
+	meta[0] = (struct stripe_kv){ "user_id", user_id };
+	meta[1] = (struct stripe_kv){ "source", customer_source_name(source) };
+	params = (struct stripe_customer_params){
+		.name = json_get_str(payload, "name"),
+		.email = json_get_str(payload, "email"),
+		.description = description,
+		.metadata = meta,
+		.nmetadata = 2,
+	};
+	err = stripe_customer_create(app->stripe, &params, job->idempotency_key, &customer);
+	json_object_put(payload);
+	if (err != PB_OK)
+		return err;
+	err = repo_users_set_customer(app->db, a, job->user_id, customer.id, &stored, &kept);
+	if (err == PB_OK && stored) {
+		metrics_add(created_metric[source], 1);
+		log_event(LOGL_INFO, "Stripe customer created", (const struct log_kv[]){
+			LOG_NUM("user_id", job->user_id), LOG_STR("customer", customer.id),
+			LOG_STR("source", customer_source_name(source)),
+			LOG_NUM("attempt", job->attempts) }, 4);
+	} else if (err == PB_OK && kept != NULL && strcmp(kept, customer.id) != 0) {
+		/* Cannot happen through one key; say so loudly for paybridgectl reconcile. */
+		log_warnx("user %" PRIu64 " already has customer %s; %s is a duplicate", job->user_id,
+		    kept, customer.id);
+	}
+	stripe_customer_free(&customer);
+	return err;
+}
+
+/* Copies the user's customer id into id; PB_ENOTFOUND when it has none (yet). */
+static enum pb_err
+read_customer(struct app *app, struct arena *a, uint64_t user_id, char *id, size_t idlen)
+{
+	struct user user;
+	enum pb_err err;
+
+	err = repo_users_get(app->db, a, user_id, &user);
+	if (err != PB_OK)
+		return err;
+	if (user.stripe_customer_id == NULL)
+		return PB_ENOTFOUND;
+	if (snprintf(id, idlen, "%s", user.stripe_customer_id) >= (int)idlen)
+		return PB_ETOOBIG;
+	return PB_OK;
+}
+
+/* Runs the job this process has claimed, within budget_ms, and settles it. */
+static enum pb_err
+run_claimed(struct app *app, struct arena *a, uint64_t job_id, int64_t budget_ms)
+{
+	struct job job;
+	enum pb_err err;
+
+	err = repo_jobs_get(app->db, a, job_id, &job);
+	if (err != PB_OK)
+		return err;
+	stripe_set_deadline(app->stripe, time_mono_us() + budget_ms * 1000);
+	err = customers_run_job(app, a, &job);
+	stripe_set_deadline(app->stripe, 0);
+	metrics_add(METRIC_JOB_ATTEMPTS, 1);
+	outbox_settle(app, &job, err, err != PB_OK ? pb_strerror(err) : NULL);
+	return err;
+}
+
+enum pb_err
+customers_create_now(struct app *app, uint64_t user_id, int64_t budget_ms, char *id,
+    size_t idlen)
+{
+	struct arena a;
+	struct job job;
+	char key[KEY_MAX];
+	enum pb_err err;
+
+	arena_init(&a, ARENA_MAX);
+	job_key(user_id, key);
+	err = repo_jobs_get_by_key(app->db, &a, key, &job);
+	/* Ours to run only if customers_enqueue just claimed it for this process. */
+	if (err == PB_OK && strcmp(job.status, "running") == 0 && job.leased_by != NULL &&
+	    strcmp(job.leased_by, outbox_owner()) == 0)
+		err = run_claimed(app, &a, job.id, budget_ms);
+	if (err == PB_OK)
+		err = read_customer(app, &a, user_id, id, idlen);
+	arena_cleanup(&a);
+	return err;
+}
+
+enum pb_err
+customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source source,
+    int64_t budget_ms, char *id, size_t idlen)
+{
+	int64_t deadline = time_mono_us() + budget_ms * 1000;
+	struct arena a;
+	struct user user;
+	struct job job;
+	char key[KEY_MAX];
+	bool claimed = false;
+	enum pb_err err;
+
+	arena_init(&a, ARENA_MAX);
+	err = repo_users_get(app->db, &a, user_id, &user);
+	if (err != PB_OK)
+		goto out;
+	if (user.stripe_customer_id != NULL) {
+		err = read_customer(app, &a, user_id, id, idlen);
+		goto out;
+	}
+	err = enqueue(app, app->db, user_id, user.name, user.email, source, budget_ms);
+	if (err != PB_OK)
+		goto out;
+	job_key(user_id, key);
+	err = repo_jobs_get_by_key(app->db, &a, key, &job);
+	if (err != PB_OK)
+		goto out;
+	if (strcmp(job.status, "done") == 0) {
+		/* Done, yet the user has no customer: it was removed since; not ours to redo. */
+		log_warnx("user %" PRIu64 " has no customer but its creation job is done", user_id);
+		err = PB_ECONFLICT;
+		goto out;
+	}
+	/* Someone needs the customer now: a job that gave up gets another round. */
+	if (strcmp(job.status, "dead") == 0)
+		err = repo_jobs_retry(app->db, job.id);
+	if (err == PB_OK && strcmp(job.status, "running") == 0 && job.leased_by != NULL &&
+	    strcmp(job.leased_by, outbox_owner()) == 0)
+		claimed = true;
+	else if (err == PB_OK)
+		err = repo_jobs_claim(app->db, job.id, outbox_owner(), lease_us(budget_ms),
+		    &claimed);
+	if (err != PB_OK)
+		goto out;
+	if (claimed) {
+		err = run_claimed(app, &a, job.id, budget_ms);
+		if (err == PB_OK)
+			err = read_customer(app, &a, user_id, id, idlen);
+		goto out;
+	}
+	/* Someone else holds the job: wait for its customer within the budget. */
+	for (;;) {
+		arena_reset(&a);
+		err = read_customer(app, &a, user_id, id, idlen);
+		if (err != PB_ENOTFOUND || time_mono_us() + POLL_US > deadline)
+			break;
+		time_sleep_us(POLL_US);
+	}
+	if (err == PB_ENOTFOUND)
+		err = PB_ETIMEOUT;
+out:
+	arena_cleanup(&a);
+	return err;
+}

@@ -1,0 +1,61 @@
+/*
+ * Stripe customers for our users (DESIGN §5): creation never fails a signup and never
+ * duplicates. Each user has one create_customer job whose idempotency key derives from
+ * the user id alone, so every attempt, inline or from the jobs worker, days apart or
+ * concurrent, asks Stripe for the same customer. Past Stripe's 24 h key window an attempt
+ * first searches Stripe by metadata['user_id'] and adopts what it finds.
+ */
+#ifndef PB_SERVICES_CUSTOMERS_H
+#define PB_SERVICES_CUSTOMERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct app;
+struct arena;
+struct db;
+struct job;
+
+enum customer_source {
+	CUSTOMER_SOURCE_REGISTRATION,	/* "user_registration" */
+	CUSTOMER_SOURCE_LAZY,		/* "lazy": a payment path found none */
+	CUSTOMER_SOURCE_BACKFILL,	/* "backfill": paybridgectl backfill-customers */
+	CUSTOMER_SOURCE__MAX
+};
+
+#define CUSTOMER_ID_MAX 255
+
+/* Returns the metadata value of source ("user_registration", "lazy", "backfill"). */
+const char *customer_source_name(enum customer_source source);
+
+/*
+ * Inside the caller's transaction: queues the user's create_customer job, claimed by this
+ * process for the inline budget plus a margin so the jobs worker leaves it alone meanwhile.
+ * The job snapshots name and email, so every retry sends Stripe identical parameters.
+ */
+enum pb_err customers_enqueue(struct app *app, struct db *db, uint64_t user_id,
+    const char *name, const char *email, enum customer_source source);
+
+/*
+ * After commit: runs the user's create_customer job now, within budget_ms. PB_OK with the
+ * customer id in id[0..idlen); on any failure the job stays queued for the jobs worker
+ * and the caller carries on (a signup answers 201 with stripeCustomerId null).
+ */
+enum pb_err customers_create_now(struct app *app, uint64_t user_id, int64_t budget_ms,
+    char *id, size_t idlen);
+
+/*
+ * Returns the user's customer id, creating the customer through the same job when there
+ * is none (lazy creation for payment paths, and the backfill). Any number of concurrent
+ * callers make one customer. PB_ENOTFOUND for an unknown or deleted user; PB_ESTRIPE or
+ * PB_ETIMEOUT when Stripe could not be reached within budget_ms (the job stays queued).
+ */
+enum pb_err customers_get_or_create(struct app *app, uint64_t user_id,
+    enum customer_source source, int64_t budget_ms, char *id, size_t idlen);
+
+/* Runs one claimed create_customer job (the jobs worker's entry). */
+enum pb_err customers_run_job(struct app *app, struct arena *a, const struct job *job);
+
+#endif
