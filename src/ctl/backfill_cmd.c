@@ -112,28 +112,6 @@ wait_until(int64_t due_us)
 	}
 }
 
-/* Appends s, at most max bytes cut on a UTF-8 boundary, with control bytes as '?'. */
-static enum pb_err
-append_shown(struct buf *b, const char *s, size_t max)
-{
-	size_t n = strlen(s), cut = n;
-	enum pb_err err = PB_OK;
-
-	if (n > max) {
-		cut = max;
-		while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-			cut--;
-	}
-	for (size_t i = 0; i < cut && err == PB_OK; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		err = buf_appendc(b, c < 0x20 || c == 0x7F ? '?' : (char)c);
-	}
-	if (err == PB_OK && cut < n)
-		err = buf_appends(b, "...");
-	return err;
-}
-
 static void
 format_duration(char *out, size_t outlen, int64_t s)
 {
@@ -259,7 +237,7 @@ report_failure(struct run *r, uint64_t user_id, enum pb_err err)
 		if (berr == PB_OK && e->message[0] != '\0') {
 			berr = buf_appends(&b, ": ");
 			if (berr == PB_OK)
-				berr = append_shown(&b, e->message, SHOWN_MAX);
+				berr = ctl_append_shown(&b, e->message, SHOWN_MAX);
 		}
 		if (berr == PB_OK)
 			berr = buf_appendc(&b, ')');
@@ -280,11 +258,11 @@ list_dry(const struct user *u)
 	buf_init(&b, 1024);
 	err = buf_appendf(&b, "would create a customer for user %" PRIu64 " <", u->id);
 	if (err == PB_OK)
-		err = append_shown(&b, u->email, SHOWN_MAX);
+		err = ctl_append_shown(&b, u->email, SHOWN_MAX);
 	if (err == PB_OK)
 		err = buf_appends(&b, "> ");
 	if (err == PB_OK)
-		err = append_shown(&b, u->name, SHOWN_MAX);
+		err = ctl_append_shown(&b, u->name, SHOWN_MAX);
 	if (err == PB_OK)
 		printf("%s\n", buf_cstr(&b));
 	else

@@ -12,6 +12,7 @@
 #ifndef PB_CTL_CTL_H
 #define PB_CTL_CTL_H
 
+#include "util/buf.h"
 #include "util/conf.h"
 #include "util/err.h"
 
@@ -51,6 +52,13 @@ void ctl_errx(const struct ctl *ctl, const char *fmt, ...)
 
 /* Prints the current command's usage line on stderr and returns CTL_EX_USAGE. */
 int ctl_usage(const struct ctl *ctl);
+
+/*
+ * Appends s for a terminal: at most max bytes in all (a cut, on a UTF-8 boundary, ends
+ * with "..."), control bytes shown as '?', so text from users or Stripe cannot move the
+ * cursor or forge lines.
+ */
+enum pb_err ctl_append_shown(struct buf *b, const char *s, size_t max);
 
 /* The commands. */
 int ctl_migrate(struct ctl *ctl, int argc, char **argv);

@@ -47,31 +47,6 @@ format_time(int64_t us, char out[TIME_ISO8601_LEN])
 	}
 }
 
-/*
- * Writes s on one line into b: control bytes (newlines in a stack of errors, escapes
- * from a remote message) as spaces, cut at max bytes on a UTF-8 boundary with "...".
- */
-static enum pb_err
-append_short(struct buf *b, const char *s, size_t max)
-{
-	size_t n = strlen(s), cut = n;
-	enum pb_err err = PB_OK;
-
-	if (n > max) {
-		cut = max - 3;
-		while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-			cut--;
-	}
-	for (size_t i = 0; i < cut && err == PB_OK; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		err = buf_appendc(b, c < 0x20 || c == 0x7F ? ' ' : (char)c);
-	}
-	if (err == PB_OK && cut < n)
-		err = buf_appends(b, "...");
-	return err;
-}
-
 static int
 parse_id(const struct ctl *ctl, const char *s, uint64_t *out)
 {
@@ -121,7 +96,7 @@ list_cmd(struct ctl *ctl, struct db *db, const char *status, size_t max)
 		    j->kind != NULL ? j->kind : "?", user, j->status != NULL ? j->status : "?",
 		    attempts, run_after);
 		if (err == PB_OK)
-			err = append_short(&line, j->last_error != NULL && j->last_error[0] != '\0' ?
+			err = ctl_append_shown(&line, j->last_error != NULL && j->last_error[0] != '\0' ?
 			    j->last_error : "-", ERROR_SHOWN);
 		if (err != PB_OK) {
 			ctl_errx(ctl, "cannot format job %" PRIu64 ": %s", j->id, pb_strerror(err));

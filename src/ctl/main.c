@@ -138,3 +138,24 @@ main(int argc, char *argv[])
 		status = CTL_EX_FAIL;
 	return status;
 }
+
+enum pb_err
+ctl_append_shown(struct buf *b, const char *s, size_t max)
+{
+	size_t n = strlen(s), cut = n;
+	enum pb_err err = PB_OK;
+
+	if (n > max) {
+		cut = max > 3 ? max - 3 : 0;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+			cut--;
+	}
+	for (size_t i = 0; i < cut && err == PB_OK; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		err = buf_appendc(b, (char)(c < 0x20 || c == 0x7F ? '?' : c));
+	}
+	if (err == PB_OK && cut < n)
+		err = buf_appends(b, "...");
+	return err;
+}

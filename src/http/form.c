@@ -22,19 +22,8 @@
 
 #include "http/form.h"
 #include "http/http_private.h"
+#include "util/hex.h"
 #include "util/json.h"
-
-int
-http_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 bool
 http_pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t *outlen)
@@ -47,8 +36,8 @@ http_pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t *out
 
 			if (n - i < 3)
 				return false;
-			hi = http_hexval((unsigned char)s[i + 1]);
-			lo = http_hexval((unsigned char)s[i + 2]);
+			hi = hex_value((unsigned char)s[i + 1]);
+			lo = hex_value((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			out[o++] = (char)(hi << 4 | lo);

@@ -8,9 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Returns the value of hex digit c, or -1. */
-int http_hexval(unsigned char c);
-
 /*
  * Decodes s[0..n) into out (room for n bytes at least; the result is never longer) and
  * stores its length in *outlen. With plus_space, '+' becomes ' '. Returns false on an

@@ -584,7 +584,7 @@ bind_params(struct db *db, MYSQL_STMT *h, const char *sql, const struct db_arg *
 			db->pint[i] = (long long)args[i].i;
 			b->buffer_type = MYSQL_TYPE_LONGLONG;
 			b->buffer = &db->pint[i];
-			b->is_unsigned = args[i].type == DB_TUINT;
+			b->is_unsigned = (my_bool)(args[i].type == DB_TUINT);
 			break;
 		case DB_TSTR:
 			b->buffer_type = MYSQL_TYPE_STRING;
@@ -822,7 +822,7 @@ read_result(struct db *db, MYSQL_STMT *h, const char *sql, struct arena *a,
 		case DB_TUINT:
 			b->buffer_type = MYSQL_TYPE_LONGLONG;
 			b->buffer = &c->ll;
-			b->is_unsigned = c->type == DB_TUINT;
+			b->is_unsigned = (my_bool)(c->type == DB_TUINT);
 			break;
 		case DB_TTIME:
 			b->buffer_type = MYSQL_TYPE_DATETIME;

@@ -13,6 +13,7 @@
 
 #include "repo/db.h"
 #include "repo/migrate.h"
+#include "util/hex.h"
 #include "util/arena.h"
 
 #define ARENA_MAX (4 * 1024 * 1024)
@@ -46,18 +47,13 @@ migrate_state_name(enum migrate_state s)
 enum pb_err
 migrate_checksum(const struct migration *m, char out[MIGRATE_SUM_LEN])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
 	out[0] = '\0';
 	if (EVP_Digest(m->up, m->up_len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		return PB_ENOMEM;
-	for (unsigned i = 0; i < mdlen; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	out[2 * mdlen] = '\0';
+	hex_encode(md, mdlen, out);
 	return PB_OK;
 }
 
@@ -91,9 +87,9 @@ statement_end(const char *p, size_t len)
 		if (c == '\'' || c == '"' || c == '`') {
 			q = c;
 			for (i++; i < len; i++) {
-				if (p[i] == '\\' && q != '`' && i + 1 < len)
-					i++;
-				else if (p[i] == q && i + 1 < len && p[i + 1] == q)
+				/* A backslash escape or a doubled quote stays inside the string. */
+				if ((p[i] == '\\' && q != '`' && i + 1 < len) ||
+				    (p[i] == q && i + 1 < len && p[i + 1] == q))
 					i++;
 				else if (p[i] == q)
 					break;

@@ -88,7 +88,7 @@ size_t
 outbox_run_due(struct app *app, size_t max)
 {
 	struct arena a;
-	struct job job;
+	struct job job = { 0 };
 	enum pb_err err;
 	size_t ran = 0;
 

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "stripe/webhook.h"
+#include "util/hex.h"
 #include "util/secure.h"
 #include "util/strnum.h"
 
@@ -19,31 +20,12 @@ struct parsed {
 	size_t nv1;
 };
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 decode_sig(const char *s, size_t n, unsigned char out[SIG_LEN])
 {
 	if (n != 2 * SIG_LEN)
 		return false;
-	for (size_t i = 0; i < SIG_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
+	return hex_decode(s, SIG_LEN, out);
 }
 
 static void
@@ -216,17 +198,12 @@ enum pb_err
 stripe_webhook_sign(const char *secret, long long t, const char *body, size_t len,
     char out[STRIPE_SIG_HEX_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[SIG_LEN];
 
 	out[0] = '\0';
 	if (!hmac(secret, strlen(secret), t, body, len, mac))
 		return PB_ENOMEM;
-	for (size_t i = 0; i < SIG_LEN; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 0x0f];
-	}
-	out[2 * SIG_LEN] = '\0';
+	hex_encode(mac, SIG_LEN, out);
 	secure_wipe(mac, sizeof(mac));
 	return PB_OK;
 }

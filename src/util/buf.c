@@ -147,14 +147,14 @@ buf_cstr(const struct buf *b)
 enum pb_err
 buf_detach(struct buf *b, char **out, size_t *len)
 {
+	/* An empty buffer still hands over a string, so callers never see NULL. */
 	if (b->data == NULL) {
-		b->data = malloc(1);
-		if (b->data == NULL)
+		*out = calloc(1, 1);
+		if (*out == NULL)
 			return PB_ENOMEM;
-		b->data[0] = '\0';
-		b->cap = 1;
+	} else {
+		*out = b->data;
 	}
-	*out = b->data;
 	if (len != NULL)
 		*len = b->len;
 	b->data = NULL;

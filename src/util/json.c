@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/json.h"
 
 /* Deepest nesting of containers the syntax check follows (json_max_depth is at most 256). */
@@ -54,18 +55,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hexval(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Steps *i over the string that starts there; false when it is not RFC 8259. */
 static bool
 skip_string(const char *s, size_t len, size_t *i)
@@ -97,7 +86,7 @@ skip_string(const char *s, size_t len, size_t *i)
 			if (len - k < 6)
 				return false;
 			for (size_t j = 2; j < 6; j++) {
-				int h = hexval(s[k + j]);
+				int h = hex_value((unsigned char)s[k + j]);
 
 				if (h < 0)
 					return false;

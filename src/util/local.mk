@@ -3,6 +3,7 @@ src_libpaybridge_a_SOURCES += \
 	src/util/buf.c src/util/buf.h \
 	src/util/conf.c src/util/conf.h \
 	src/util/err.c src/util/err.h \
+	src/util/hex.c src/util/hex.h \
 	src/util/json.c src/util/json.h \
 	src/util/log.c src/util/log.h \
 	src/util/metrics.c src/util/metrics.h \

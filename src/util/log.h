@@ -24,7 +24,14 @@ struct log_kv {
 	long long num;
 };
 
-#define LOG_STR(k, v) ((struct log_kv){ .key = (k), .str = ((v) != NULL ? (v) : ""), .num = 0 })
+/* A NULL string logs as "", never as a crash. */
+static inline const char *
+log_str(const char *v)
+{
+	return v != NULL ? v : "";
+}
+
+#define LOG_STR(k, v) ((struct log_kv){ .key = (k), .str = log_str(v), .num = 0 })
 #define LOG_NUM(k, v) ((struct log_kv){ .key = (k), .str = NULL, .num = (long long)(v) })
 
 /* Sets the role ("master", "worker", "jobs", "ctl"); copies nothing, role must be static. */

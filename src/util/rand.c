@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <sys/random.h>
 
+#include "util/hex.h"
 #include "util/rand.h"
 
 enum pb_err
@@ -25,18 +26,6 @@ rand_bytes(void *p, size_t n)
 	return PB_OK;
 }
 
-static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 enum pb_err
 rand_uuid4(char out[RAND_UUID_LEN])
 {
@@ -48,7 +37,7 @@ rand_uuid4(char out[RAND_UUID_LEN])
 		return err;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	hex(b, sizeof(b), h);
+	hex_encode(b, sizeof(b), h);
 	(void)snprintf(out, RAND_UUID_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12,
 	    h + 16, h + 20);
 	return PB_OK;
@@ -66,7 +55,7 @@ rand_hex(char *out, size_t nbytes)
 		err = rand_bytes(b, n);
 		if (err != PB_OK)
 			return err;
-		hex(b, n, out);
+		hex_encode(b, n, out);
 		out += 2 * n;
 		nbytes -= n;
 	}
