@@ -310,6 +310,7 @@ reload(struct master *m)
 {
 	char err[CONF_ERR_MAX];
 	struct conf *next = malloc(sizeof(*next));
+	enum log_level level;
 
 	if (next == NULL) {
 		log_warnx("SIGHUP: out of memory; keeping the running configuration");
@@ -322,13 +323,8 @@ reload(struct master *m)
 	}
 	if (strcmp(next->listen, m->conf->listen) != 0)
 		log_warnx("SIGHUP: listen changed; it takes effect on the next restart");
-	log_set_level(LOGL_INFO);
-	{
-		enum log_level level;
-
-		if (log_level_parse(next->log_level, &level) == 0)
-			log_set_level(level);
-	}
+	if (log_level_parse(next->log_level, &level) == 0)
+		log_set_level(level);
 	conf_free(m->conf);
 	free(m->conf);
 	m->conf = next;

@@ -46,42 +46,42 @@ write_response(FCGX_Request *fr, const struct buf *out)
 		log_debug("client went away before the response was written");
 }
 
-/* Answers one request; returns the route index and status for metrics. */
+/* Answers one request, then counts and logs it. */
 static void
 serve(struct app *app, FCGX_Request *fr, struct arena *arena)
 {
+	int64_t start = time_mono_us(), dur;
 	struct request req;
 	struct response resp;
 	struct buf out;
 	size_t route;
 	enum pb_err err;
-	int64_t dur;
 
 	response_init(&resp);
 	buf_init(&out, RESPONSE_BODY_MAX + RESPONSE_HEADERS_MAX);
+	/* Even when this fails, the request has an id and its strings are set (request.h). */
 	err = request_init(&req, arena, fr->envp, fcgi_read, fr);
+	log_set_request_id(req.request_id);
 	if (err != PB_OK) {
-		/* Not even a method and a URI: nothing to route, say so plainly. */
 		route = dispatch_route_count();
 		(void)response_error(&resp, err, NULL, "the web server sent an incomplete request",
 		    NULL);
 	} else {
-		log_set_request_id(req.request_id);
 		route = dispatch(app, &req, &resp);
 	}
-	if (response_serialize(&resp, err == PB_OK ? req.request_id : "-",
-	    err == PB_OK && req.method == HTTP_HEAD, &out) != PB_OK) {
+	if (response_serialize(&resp, req.request_id, err == PB_OK && req.method == HTTP_HEAD,
+	    &out) != PB_OK) {
+		/* A failed serialisation leaves out empty; answer 500 instead. */
 		response_reset(&resp);
 		(void)response_error(&resp, PB_ENOMEM, NULL, NULL, NULL);
-		buf_init(&out, RESPONSE_BODY_MAX + RESPONSE_HEADERS_MAX);
-		(void)response_serialize(&resp, err == PB_OK ? req.request_id : "-", false, &out);
+		(void)response_serialize(&resp, req.request_id, false, &out);
 	}
 	write_response(fr, &out);
-	dur = time_mono_us() - (err == PB_OK ? req.start_us : time_mono_us());
+	dur = time_mono_us() - start;
 	metrics_request(route, resp.status, dur);
 	log_event(LOGL_INFO, "request", (const struct log_kv[]){
-		LOG_STR("method", err == PB_OK ? req.method_name : "-"),
-		LOG_STR("path", err == PB_OK ? req.path : "-"),
+		LOG_STR("method", req.method_name),
+		LOG_STR("path", req.path),
 		LOG_STR("route", dispatch_route_name(route)),
 		LOG_NUM("status", resp.status),
 		LOG_NUM("duration_us", dur),

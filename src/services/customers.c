@@ -288,9 +288,14 @@ customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source 
 	if (err != PB_OK)
 		goto out;
 	if (strcmp(job.status, "done") == 0) {
-		/* Done, yet the user has no customer: it was removed since; not ours to redo. */
-		log_warnx("user %" PRIu64 " has no customer but its creation job is done", user_id);
-		err = PB_ECONFLICT;
+		/* Most often it finished since the user was read above. */
+		err = read_customer(app, &a, user_id, id, idlen);
+		if (err == PB_ENOTFOUND) {
+			/* Done, yet no customer: it was removed since; not ours to redo. */
+			log_warnx("user %" PRIu64 " has no customer but its creation job is done",
+			    user_id);
+			err = PB_ECONFLICT;
+		}
 		goto out;
 	}
 	/* Someone needs the customer now: a job that gave up gets another round. */
