@@ -22,26 +22,14 @@
 # and PB_AUTH_BURST (the login/signup limit per client address, requests a second and
 # burst; default as deployed, 10 and 20).
 
+# shellcheck source=daemon.sh
+. "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 pb_apache_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pb_apache_builtin=""
 
-# Escapes a string for the replacement side of a sed s||| command.
-pb_apache_sed_escape() {
-	printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'
-}
-
-# True when something accepts TCP connections on 127.0.0.1:port.
-pb_apache_port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Prints the pid in RUNDIR/httpd.pid when that process is alive and is Apache.
-pb_apache_running_pid() {
-	local pid
-	pid=$(cat "$1/httpd.pid" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-	grep -Eq 'apache2|httpd' "/proc/$pid/comm" 2>/dev/null || return 1
-	echo "$pid"
+# Prints the pid of the apache2 this RUNDIR started, when it still runs.
+pb_apache_pid() {
+	pb_running_pid "$1/httpd.pid" 'apache2|httpd'
 }
 
 # Writes RUNDIR/httpd.conf and RUNDIR/paybridge.conf.
@@ -55,8 +43,8 @@ apache_render() {
 	local e_socket e_www
 	site="$pb_apache_root/etc/apache/paybridge.conf"
 	mods=${PB_APACHE_MODULES:-/usr/lib/apache2/modules}
-	e_socket=$(pb_apache_sed_escape "$socket")
-	e_www=$(pb_apache_sed_escape "$www")
+	e_socket=$(pb_sed_escape "$socket")
+	e_www=$(pb_sed_escape "$www")
 	sed -e "s|^\([[:space:]]*\)<VirtualHost \*:80>|\1<VirtualHost 127.0.0.1:$port>|" \
 	    -e "s|/run/paybridge/paybridge\.sock|$e_socket|g" \
 	    -e "s|/usr/share/paybridge/www|$e_www|g" \
@@ -172,10 +160,10 @@ apache_start() {
 	fi
 
 	# A server left behind by an interrupted run in the same RUNDIR is ours to replace.
-	if pb_apache_running_pid "$rundir" >/dev/null; then
+	if pb_apache_pid "$rundir" >/dev/null; then
 		apache_stop "$rundir" || return 1
 	fi
-	if pb_apache_port_open "$port"; then
+	if pb_port_open "$port"; then
 		echo "apache.sh: 127.0.0.1:$port is already in use" >&2
 		return 1
 	fi
@@ -192,7 +180,7 @@ apache_start() {
 		return 1
 	fi
 	for ((i = 0; i < timeout * 10; i++)); do
-		if pb_apache_port_open "$port" && pb_apache_running_pid "$rundir" >/dev/null; then
+		if pb_port_open "$port" && pb_apache_pid "$rundir" >/dev/null; then
 			return 0
 		fi
 		sleep 0.1
@@ -205,28 +193,18 @@ apache_start() {
 }
 
 apache_stop() {
-	local rundir=$1 pid i
+	local rundir=$1 pid
 	if [ -z "$rundir" ]; then
 		echo "usage: apache.sh stop RUNDIR" >&2
 		return 2
 	fi
-	if ! pid=$(pb_apache_running_pid "$rundir"); then
+	if ! pid=$(pb_apache_pid "$rundir"); then
 		rm -f "$rundir/httpd.pid"
 		return 0
 	fi
 	# TERM stops at once (GracefulShutdownTimeout does not apply); the parent waits
 	# for its children before it exits.
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "apache.sh: apache2 (pid $pid) ignored TERM for 10s; killing it" >&2
-		# The parent is a session leader (it daemonised): its group holds the children.
-		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-		sleep 0.2
-	fi
+	pb_stop_pid "apache.sh: apache2" "$pid"
 	rm -f "$rundir/httpd.pid"
 	return 0
 }

@@ -23,12 +23,14 @@
 # second and burst; default as deployed, 10 and 20: raise them for tests that sign up
 # many users quickly, keep them to test the limit itself).
 
+# shellcheck source=daemon.sh
+. "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 pb_nginx_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pb_nginx_modules=/usr/lib/nginx/modules
 
-# Escapes a string for the replacement side of a sed s||| command.
-pb_nginx_sed_escape() {
-	printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'
+# Prints the pid of the nginx this RUNDIR started, when it still runs.
+pb_nginx_pid() {
+	pb_running_pid "$1/nginx.pid" 'nginx'
 }
 
 # True when the nchan module should be loaded.
@@ -53,20 +55,6 @@ pb_nginx_worker_user() {
 	fi
 }
 
-# True when something accepts TCP connections on 127.0.0.1:port.
-pb_nginx_port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Prints the pid in RUNDIR/nginx.pid when that process is alive and is nginx.
-pb_nginx_running_pid() {
-	local pid
-	pid=$(cat "$1/nginx.pid" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-	grep -q nginx "/proc/$pid/comm" 2>/dev/null || return 1
-	echo "$pid"
-}
-
 # Writes RUNDIR/nginx.conf and RUNDIR/paybridge.conf (and the nchan snippet).
 nginx_render() {
 	local rundir=$1 port=$2 socket=$3 www=$4 nchan_line site
@@ -77,9 +65,9 @@ nginx_render() {
 	fi
 	local e_rundir e_socket e_www
 	site="$pb_nginx_root/etc/nginx/paybridge.conf"
-	e_rundir=$(pb_nginx_sed_escape "$rundir")
-	e_socket=$(pb_nginx_sed_escape "$socket")
-	e_www=$(pb_nginx_sed_escape "$www")
+	e_rundir=$(pb_sed_escape "$rundir")
+	e_socket=$(pb_sed_escape "$socket")
+	e_www=$(pb_sed_escape "$www")
 	if pb_nginx_want_nchan; then
 		sed -e "s|/var/log/nginx/|$e_rundir/|g" \
 		    "$pb_nginx_root/etc/nginx/paybridge-nchan.conf" >"$rundir/paybridge-nchan.conf" ||
@@ -176,10 +164,10 @@ nginx_start() {
 	www=$(cd "$www" && pwd) || return 1
 
 	# A server left behind by an interrupted run in the same RUNDIR is ours to replace.
-	if pid=$(pb_nginx_running_pid "$rundir"); then
+	if pid=$(pb_nginx_pid "$rundir"); then
 		nginx_stop "$rundir" || return 1
 	fi
-	if pb_nginx_port_open "$port"; then
+	if pb_port_open "$port"; then
 		echo "nginx.sh: 127.0.0.1:$port is already in use" >&2
 		return 1
 	fi
@@ -191,7 +179,7 @@ nginx_start() {
 		return 1
 	fi
 	for ((i = 0; i < timeout * 10; i++)); do
-		if pb_nginx_port_open "$port"; then
+		if pb_port_open "$port"; then
 			return 0
 		fi
 		sleep 0.1
@@ -204,28 +192,18 @@ nginx_start() {
 }
 
 nginx_stop() {
-	local rundir=$1 pid i
+	local rundir=$1 pid
 	if [ -z "$rundir" ]; then
 		echo "usage: nginx.sh stop RUNDIR" >&2
 		return 2
 	fi
-	if ! pid=$(pb_nginx_running_pid "$rundir"); then
+	if ! pid=$(pb_nginx_pid "$rundir"); then
 		rm -f "$rundir/nginx.pid"
 		return 0
 	fi
 	# TERM is nginx's fast shutdown: a graceful QUIT would wait for every open
 	# Server-Sent Events subscriber.
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "nginx.sh: nginx (pid $pid) ignored TERM for 10s; killing it" >&2
-		# The master is a session leader (it daemonised): its group holds the workers.
-		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-		sleep 0.2
-	fi
+	pb_stop_pid "nginx.sh: nginx" "$pid"
 	rm -f "$rundir/nginx.pid"
 	return 0
 }

@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Shared by script/lib/nginx.sh and script/lib/apache.sh (sourced, bash): the pieces of
+# running a daemonised server from a run directory that do not depend on which server.
+
+# Escapes a string for the replacement side of a sed s||| command.
+pb_sed_escape() {
+	printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'
+}
+
+# True when something accepts TCP connections on 127.0.0.1:PORT.
+pb_port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pb_running_pid PIDFILE COMM_REGEX: prints the pid in PIDFILE when that process is alive
+# and its command name matches (a stale pid file may name some other process by now).
+pb_running_pid() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	grep -Eq "$2" "/proc/$pid/comm" 2>/dev/null || return 1
+	echo "$pid"
+}
+
+# pb_stop_pid LABEL PID: TERM, up to 10 s to exit, then KILL its whole process group (a
+# daemonised server is a session leader whose group holds its workers).
+pb_stop_pid() {
+	local label=$1 pid=$2 i
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	echo "$label (pid $pid) ignored TERM for 10s; killing it" >&2
+	kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+	sleep 0.2
+}
