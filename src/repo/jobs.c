@@ -195,7 +195,9 @@ repo_jobs_retry(struct db *db, uint64_t id)
 enum pb_err
 repo_jobs_drop(struct db *db, uint64_t id)
 {
-	uint64_t affected = 0, exists = 0;
+	struct arena a;
+	struct db_result r;
+	uint64_t affected = 0;
 	enum pb_err err;
 
 	err = db_exec(db,
@@ -204,11 +206,12 @@ repo_jobs_drop(struct db *db, uint64_t id)
 	    DB_ARGS(DB_UINT(id)), &affected, NULL);
 	if (err != PB_OK || affected == 1)
 		return err;
-	err = db_exec(db, "UPDATE stripe_jobs SET id = id WHERE id = ?", DB_ARGS(DB_UINT(id)),
-	    &exists, NULL);
-	if (err != PB_OK)
-		return err;
-	return exists == 1 ? PB_ECONFLICT : PB_ENOTFOUND;
+	/* Nothing deleted: either there is no such job, or it is leased right now. */
+	arena_init(&a, 16 * 1024);
+	err = db_query_one(db, &a, "SELECT 1 FROM stripe_jobs WHERE id = ?",
+	    DB_ARGS(DB_UINT(id)), &r);
+	arena_cleanup(&a);
+	return err == PB_OK ? PB_ECONFLICT : err;
 }
 
 enum pb_err

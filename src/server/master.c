@@ -340,7 +340,7 @@ master_run(struct conf *c, const char *path, bool path_required)
 	struct timespec tick = { 0, TICK_US * 1000 };
 	siginfo_t info;
 	sigset_t set;
-	int sig, status = 0;
+	int sig;
 
 	memset(&m, 0, sizeof(m));
 	m.conf = c;
@@ -403,5 +403,5 @@ master_run(struct conf *c, const char *path, bool path_required)
 	scoreboard_cleanup();
 	conf_free(m.conf);
 	free(m.conf);
-	return status;
+	return 0;
 }
