@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "repo/db.h"
 #include "server/child.h"
@@ -49,6 +50,43 @@ child_hold_stop(bool hold)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+/* Closes [lo, hi]; falls back to one close() each where close_range is missing. */
+static void
+close_span(unsigned lo, unsigned hi)
+{
+	long max;
+
+	if (lo > hi || close_range(lo, hi, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (unsigned fd = lo; fd <= hi && fd < (unsigned)max; fd++)
+		(void)close((int)fd);
+}
+
+void
+child_close_inherited(const int *keep, size_t n)
+{
+	unsigned lo = 3;
+
+	/* Ascending order without sorting: take the smallest kept fd not yet passed. */
+	for (;;) {
+		unsigned next = ~0U;
+
+		for (size_t i = 0; i < n; i++) {
+			if (keep[i] >= (int)lo && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		}
+		if (next == ~0U)
+			break;
+		if (next > lo)
+			close_span(lo, next - 1);
+		lo = next + 1;
+	}
+	close_span(lo, ~0U);
 }
 
 enum pb_err

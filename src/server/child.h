@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "services/app.h"
 #include "util/err.h"
@@ -27,6 +28,14 @@ void child_signals(void);
 
 /* Blocks or unblocks TERM and INT, so a request in flight is never interrupted. */
 void child_hold_stop(bool hold);
+
+/*
+ * Closes every descriptor the child inherited from the master except 0-2 and the ones
+ * named in keep (n of them, -1 entries ignored): the master's parked connections, its
+ * signalfd and epoll set must not stay open in a worker, or a connection the master closes
+ * would stay open for the web server.
+ */
+void child_close_inherited(const int *keep, size_t n);
 
 /* Builds the per-process context: database handle and Stripe client. */
 enum pb_err child_app_init(const struct conf *c, int64_t started_us, struct app *app);

@@ -1,18 +1,21 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "handlers/dispatch.h"
+#include "server/child.h"
 #include "server/jobs.h"
 #include "server/listen.h"
 #include "server/master.h"
+#include "server/park.h"
 #include "server/scoreboard.h"
 #include "server/worker.h"
 #include "util/conf.h"
@@ -52,6 +55,8 @@ struct master {
 	const char *path;
 	bool path_required;
 	struct listener listener;
+	struct park park;	/* idle kept-open connections the workers gave up */
+	int sigfd;
 	struct child children[SCOREBOARD_SLOTS];
 	unsigned generation;
 	int64_t started_real_us;
@@ -80,10 +85,14 @@ spawn(struct master *m, size_t i, enum metrics_role role)
 		int status;
 
 		if (role == METRICS_ROLE_JOBS) {
-			listen_close(&(struct listener){ .fd = m->listener.fd });
+			child_close_inherited(NULL, 0);
+			if (m->listener.fd <= 2)
+				close(m->listener.fd);	/* fd:0, inherited from systemd */
 			status = jobs_run(m->conf, i, m->started_real_us);
 		} else {
-			status = worker_run(m->conf, m->listener.fd, i, m->started_real_us);
+			child_close_inherited((const int[]){ m->listener.fd, m->park.hand }, 2);
+			status = worker_run(m->conf, m->listener.fd, m->park.hand, i,
+			    m->started_real_us);
 		}
 		/* _exit: the master's atexit handlers and stdio buffers are not the child's. */
 		_exit(status);
@@ -235,6 +244,19 @@ balance_role(struct master *m, enum metrics_role role, size_t want)
 		fresh++;
 		ready += atomic_load(&scoreboard_slot(i)->ready_us) != 0;
 	}
+	if (role == METRICS_ROLE_WORKER) {
+		size_t stale = 0;
+
+		for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+			const struct child *ch = &m->children[i];
+
+			stale += ch->role == role && ch->generation != m->generation &&
+			    (ch->state == SLOT_RUNNING || ch->state == SLOT_STOPPING);
+		}
+		metrics_gauge_set(METRIC_WORKERS_WANTED, (int64_t)want);
+		metrics_gauge_set(METRIC_WORKERS_READY, (int64_t)ready);
+		metrics_gauge_set(METRIC_WORKERS_STALE, (int64_t)stale);
+	}
 	if (old < SCOREBOARD_SLOTS) {
 		if (ready < fresh)
 			return;
@@ -301,6 +323,8 @@ begin_stop(struct master *m, int sig)
 	    sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)m->conf->shutdown_timeout);
 	m->stopping = true;
 	m->stop_deadline_us = time_mono_us() + m->conf->shutdown_timeout * 1000000;
+	/* Nobody will serve parked connections now; the web server sees them close idle. */
+	park_drain(&m->park);
 	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
 		stop_child(&m->children[i], SIGTERM);
 }
@@ -332,21 +356,53 @@ reload(struct master *m)
 	log_info("SIGHUP: configuration reloaded; replacing workers one by one");
 }
 
+/* Takes every pending signal from the signalfd; returns false when there was none. */
+static bool
+take_signals(struct master *m)
+{
+	struct signalfd_siginfo si;
+	bool any = false;
+
+	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		any = true;
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			if (!m->stopping)
+				begin_stop(m, (int)si.ssi_signo);
+		} else if (si.ssi_signo == SIGHUP && !m->stopping) {
+			reload(m);
+		}
+	}
+	return any;
+}
+
+static void
+master_free(struct master *m)
+{
+	park_close(&m->park);
+	if (m->sigfd >= 0)
+		close(m->sigfd);
+	listen_close(&m->listener);
+	metrics_cleanup();
+	scoreboard_cleanup();
+	conf_free(m->conf);
+	free(m->conf);
+}
+
 int
 master_run(struct conf *c, const char *path, bool path_required)
 {
 	static struct master m;
 	char err[CONF_ERR_MAX];
-	struct timespec tick = { 0, TICK_US * 1000 };
-	siginfo_t info;
+	int64_t last_tick = 0, now;
 	sigset_t set;
-	int sig;
 
 	memset(&m, 0, sizeof(m));
 	m.conf = c;
 	m.path = path;
 	m.path_required = path_required;
 	m.started_real_us = time_real_us();
+	m.sigfd = -1;
+	m.park.lot = m.park.hand = m.park.epfd = -1;
 	log_set_role("master");
 	if (listen_open(c, &m.listener, err, sizeof(err)) != PB_OK) {
 		log_error("%s", err);
@@ -357,12 +413,10 @@ master_run(struct conf *c, const char *path, bool path_required)
 	if (scoreboard_init() != PB_OK ||
 	    metrics_init(dispatch_route_names(), dispatch_route_count()) != PB_OK) {
 		log_warn("shared memory");
-		listen_close(&m.listener);
-		conf_free(c);
-		free(c);
+		master_free(&m);
 		return 1;
 	}
-	/* Signals are taken synchronously here; children restore their own handlers. */
+	/* Signals are read from a signalfd; children restore their own handlers. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -370,18 +424,32 @@ master_run(struct conf *c, const char *path, bool path_required)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (m.sigfd < 0 || park_open(&m.park) != PB_OK) {
+		log_warn("signalfd or parking lot");
+		master_free(&m);
+		return 1;
+	}
 	log_event(LOGL_INFO, "paybridge started", (const struct log_kv[]){
 		LOG_STR("version", PACKAGE_VERSION), LOG_STR("listen", c->listen),
 		LOG_NUM("workers", c->workers) }, 3);
 	balance(&m);
 	for (;;) {
-		sig = sigtimedwait(&set, &info, &tick);
-		if (sig == SIGTERM || sig == SIGINT) {
-			if (!m.stopping)
-				begin_stop(&m, sig);
-		} else if (sig == SIGHUP && !m.stopping) {
-			reload(&m);
-		}
+		struct pollfd pfd[3] = {
+			{ .fd = m.sigfd, .events = POLLIN },
+			{ .fd = m.park.lot,
+			  .events = POLLIN | (park_backlogged(&m.park) ? POLLOUT : 0) },
+			{ .fd = m.park.epfd, .events = POLLIN },
+		};
+
+		(void)poll(pfd, 3, TICK_US / 1000);
+		if (pfd[1].revents != 0 || pfd[2].revents != 0)
+			park_service(&m.park);
+		/* Children are looked after on a signal and every tick, not per hand-off. */
+		now = time_mono_us();
+		if (!take_signals(&m) && now - last_tick < TICK_US)
+			continue;
+		last_tick = now;
 		reap(&m);
 		watch(&m);
 		if (m.stopping) {
@@ -398,10 +466,6 @@ master_run(struct conf *c, const char *path, bool path_required)
 		balance(&m);
 	}
 	log_info("stopped");
-	listen_close(&m.listener);
-	metrics_cleanup();
-	scoreboard_cleanup();
-	conf_free(m.conf);
-	free(m.conf);
+	master_free(&m);
 	return 0;
 }

@@ -2,15 +2,19 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "handlers/dispatch.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "server/child.h"
+#include "server/park.h"
 #include "server/scoreboard.h"
 #include "server/worker.h"
 #include "util/arena.h"
@@ -92,39 +96,103 @@ serve(struct app *app, FCGX_Request *fr, struct arena *arena)
 	response_free(&resp);
 }
 
+enum work {
+	WORK_STOP,
+	WORK_KEPT,	/* the kept-open connection has a request */
+	WORK_HANDOFF,	/* the master has a parked connection with a request */
+	WORK_NEW,	/* the listening socket has a connection */
+};
+
 /*
- * Waits until there is work: the kept-open connection has a request, or the listening
- * socket a connection. Stop signals are delivered only here (ppoll unblocks them for the
- * wait), never while libfcgi reads or writes, so a stop cannot cut a request short.
- * Returns false when the worker should stop.
+ * Waits until there is work: the kept-open connection has a request, the master hands
+ * one out, or the listening socket has a connection. When both of the last two are
+ * ready, they take turns (*turn), so neither queue starves. Stop signals are delivered
+ * only here (ppoll unblocks them for the wait), never while libfcgi reads or writes, so
+ * a stop cannot cut a request short.
  */
-static bool
-wait_for_work(const FCGX_Request *fr, int listen_fd)
+static enum work
+wait_for_work(int kept, int hand, int listen_fd, bool *turn)
 {
-	struct pollfd p = { .fd = fr->ipcFd >= 0 ? fr->ipcFd : listen_fd, .events = POLLIN };
+	struct pollfd p[3] = {
+		{ .fd = hand, .events = POLLIN },
+		{ .fd = listen_fd, .events = POLLIN },
+		{ .fd = kept, .events = POLLIN },	/* ignored by poll when -1 */
+	};
 	sigset_t open;
+	bool handoff, fresh;
 
 	sigemptyset(&open);
 	while (!child_stop) {
-		if (ppoll(&p, 1, NULL, &open) > 0)
-			return true;
-		if (errno != EINTR)
-			return false;
+		if (ppoll(p, 3, NULL, &open) < 0) {
+			if (errno != EINTR)
+				return WORK_STOP;
+			continue;
+		}
+		if (p[2].revents != 0)
+			return WORK_KEPT;	/* a request, or the web server closed it */
+		handoff = (p[0].revents & POLLIN) != 0;
+		fresh = (p[1].revents & POLLIN) != 0;
+		if (handoff && fresh) {
+			*turn = !*turn;
+			return *turn ? WORK_HANDOFF : WORK_NEW;
+		}
+		if (handoff)
+			return WORK_HANDOFF;
+		if (fresh)
+			return WORK_NEW;
+		if ((p[0].revents | p[1].revents) & (POLLERR | POLLHUP | POLLNVAL))
+			return WORK_STOP;	/* the master is gone, or the socket broke */
 	}
-	return false;
+	return WORK_STOP;
+}
+
+/*
+ * Takes the connection the work is on, giving up an idle kept-open one to the master
+ * first (park.h). Returns the new connection's fd, or -1 when another worker was faster
+ * (the kept connection then stays). The listening socket is non-blocking (listen_open).
+ */
+static int
+take_connection(FCGX_Request *fr, enum work w, int hand, int listen_fd, bool tcp)
+{
+	int fd;
+
+	if (w == WORK_HANDOFF) {
+		fd = park_take(hand);
+	} else {
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0 && tcp) {
+			int one = 1;
+
+			/* As libfcgi does: replies are written whole, so Nagle only delays. */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
+	}
+	if (fd < 0)
+		return -1;
+	if (fr->ipcFd >= 0) {
+		park_give(hand, fr->ipcFd);
+		fr->ipcFd = -1;
+	}
+	return fd;
 }
 
 int
-worker_run(const struct conf *c, int listen_fd, size_t slot, int64_t started_us)
+worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t started_us)
 {
 	struct scoreboard_slot *sb = scoreboard_slot(slot);
 	FCGX_Request fr;
 	struct arena arena;
 	struct app app;
 	uint64_t served = 0;
-	int errors = 0, rc;
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	int errors = 0, rc, fd;
+	bool turn = false, tcp;
+	enum work w;
 
 	log_set_role("worker");
+	tcp = getsockname(listen_fd, (struct sockaddr *)&sa, &salen) == 0 &&
+	    (sa.ss_family == AF_INET || sa.ss_family == AF_INET6);
 	child_signals();
 	child_hold_stop(true);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
@@ -137,11 +205,24 @@ worker_run(const struct conf *c, int listen_fd, size_t slot, int64_t started_us)
 	metrics_worker_start(METRICS_ROLE_WORKER);
 	atomic_store(&sb->ready_us, time_mono_us());
 	while (c->max_requests == 0 || served < (uint64_t)c->max_requests) {
-		if (!wait_for_work(&fr, listen_fd))
+		w = wait_for_work(fr.ipcFd, hand, listen_fd, &turn);
+		if (w == WORK_STOP)
 			break;
+		if (w != WORK_KEPT) {
+			fd = take_connection(&fr, w, hand, listen_fd, tcp);
+			if (fd < 0)
+				continue;
+			/*
+			 * FCGX_Accept_r first finishes the previous request, closing ipcFd
+			 * unless keepConnection is set: it must not close this one.
+			 */
+			fr.ipcFd = fd;
+			fr.keepConnection = 1;
+		}
 		/*
-		 * The listening socket is non-blocking (listen_open), so when another worker
-		 * took the connection first libfcgi returns -EAGAIN instead of blocking.
+		 * libfcgi reads the request on the connection in hand. When the web server had
+		 * closed it, libfcgi closes it and tries the listening socket once, which is
+		 * non-blocking (listen_open): -EAGAIN when nobody else is waiting.
 		 */
 		rc = FCGX_Accept_r(&fr);
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK)
@@ -165,6 +246,11 @@ worker_run(const struct conf *c, int listen_fd, size_t slot, int64_t started_us)
 		arena_reset(&arena);
 		atomic_store(&sb->busy_since_us, 0);
 		atomic_store(&sb->served, ++served);
+	}
+	/* A recycled or retired worker's idle connection goes on serving from the lot. */
+	if (fr.ipcFd >= 0) {
+		park_give(hand, fr.ipcFd);
+		fr.ipcFd = -1;
 	}
 	FCGX_Free(&fr, 1);
 	atomic_store(&sb->exit_cause, child_stop ? METRICS_EXIT_STOPPED : METRICS_EXIT_RECYCLED);

@@ -8,9 +8,11 @@
 struct conf;
 
 /*
- * Serves requests on listen_fd until child_stop is set or conf->max_requests were served,
- * reporting through scoreboard slot `slot`. Returns the process exit status.
+ * Serves requests on listen_fd, and on connections the master hands over on hand (the
+ * workers' end of the parking lot, park.h), until child_stop is set or conf->max_requests
+ * were served, reporting through scoreboard slot `slot`. Returns the process exit status.
  */
-int worker_run(const struct conf *c, int listen_fd, size_t slot, int64_t started_us);
+int worker_run(const struct conf *c, int listen_fd, int hand, size_t slot,
+    int64_t started_us);
 
 #endif

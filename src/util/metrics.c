@@ -52,6 +52,16 @@ static const struct {
 	    "Stripe calls that ended in an error." },
 	[METRIC_LOGIN_THROTTLED] = { "paybridge_login_throttled_total", "",
 	    "Login attempts refused by throttling." },
+	[METRIC_CONN_PARKED] = { "paybridge_connections_parked_total", "",
+	    "Idle kept-open web server connections a busy-elsewhere worker gave to the master." },
+	[METRIC_CONN_HANDED_OFF] = { "paybridge_connections_handed_off_total", "",
+	    "Parked connections handed back to a free worker with a request." },
+	[METRIC_CONN_PARK_DROPPED] = { "paybridge_connections_park_dropped_total", "",
+	    "Idle connections closed because the master held as many as it may." },
+	[METRIC_REQUESTS_SHED] = { "paybridge_requests_shed_total", "",
+	    "Requests answered 503 at once: older than queue_timeout_ms when picked up." },
+	[METRIC_DB_SEAT_REFUSED] = { "paybridge_db_seat_refused_total", "",
+	    "Requests answered 503: every database seat stayed taken (db_seat_wait_ms)." },
 };
 
 static const struct {
@@ -60,6 +70,13 @@ static const struct {
 } gauge_table[METRIC_GAUGE__MAX] = {
 	[METRIC_JOBS_PENDING] = { "paybridge_jobs_pending", "Outbox jobs waiting to run." },
 	[METRIC_JOBS_DEAD_TOTAL] = { "paybridge_jobs_dead", "Outbox jobs in the dead state." },
+	[METRIC_CONN_PARKED_NOW] = { "paybridge_connections_parked",
+	    "Idle web server connections the master holds." },
+	[METRIC_WORKERS_WANTED] = { "paybridge_workers_wanted", "The configured pool size." },
+	[METRIC_WORKERS_READY] = { "paybridge_workers_ready",
+	    "Request workers of the current configuration that accept work." },
+	[METRIC_WORKERS_STALE] = { "paybridge_workers_stale",
+	    "Request workers of an older configuration that a reload is still replacing." },
 };
 
 struct route_stats {

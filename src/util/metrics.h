@@ -41,6 +41,11 @@ enum metrics_counter {
 	METRIC_STRIPE_REQUESTS,
 	METRIC_STRIPE_ERRORS,
 	METRIC_LOGIN_THROTTLED,
+	METRIC_CONN_PARKED,		/* idle connections a worker gave to the master */
+	METRIC_CONN_HANDED_OFF,		/* parked connections handed back with a request */
+	METRIC_CONN_PARK_DROPPED,	/* idle connections closed: the lot was full */
+	METRIC_REQUESTS_SHED,		/* requests refused for waiting too long in the queue */
+	METRIC_DB_SEAT_REFUSED,		/* requests refused: every database seat stayed taken */
 	METRIC__MAX
 };
 
@@ -48,6 +53,10 @@ enum metrics_counter {
 enum metrics_gauge {
 	METRIC_JOBS_PENDING,
 	METRIC_JOBS_DEAD_TOTAL,
+	METRIC_CONN_PARKED_NOW,		/* set by the master */
+	METRIC_WORKERS_WANTED,		/* the configured pool size */
+	METRIC_WORKERS_READY,		/* current-generation workers accepting work */
+	METRIC_WORKERS_STALE,		/* older-generation workers a reload still replaces */
 	METRIC_GAUGE__MAX
 };
 

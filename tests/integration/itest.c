@@ -320,3 +320,44 @@ itest_emulator(const char *method, const char *path, const char *json,
 	(void)snprintf(url, sizeof(url), "%s%s", itest_env("PB_EMULATOR_URL"), path);
 	return itest_request(method, url, hdrs, json, json != NULL ? strlen(json) : 0, out);
 }
+
+long long
+itest_metric(const char *base, const char *name)
+{
+	struct itest_response r;
+	char url[512];
+	long long v = -1;
+	size_t n = strlen(name);
+
+	(void)snprintf(url, sizeof(url), "%s/metrics", base);
+	if (!itest_request("GET", url, NULL, NULL, 0, &r))
+		return -1;
+	for (const char *p = r.status == 200 ? r.body : NULL; p != NULL && *p != '\0';) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			v = strtoll(p + n + 1, NULL, 10);
+			break;
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	itest_response_free(&r);
+	return v;
+}
+
+bool
+itest_pool_settled(const char *base, long timeout_ms)
+{
+	long long t0 = itest_now_ms();
+
+	do {
+		long long wanted = itest_metric(base, "paybridge_workers_wanted");
+
+		if (wanted > 0 && itest_metric(base, "paybridge_workers_ready") == wanted &&
+		    itest_metric(base, "paybridge_workers_stale") == 0)
+			return true;
+		itest_sleep_ms(50);
+	} while (itest_now_ms() - t0 < timeout_ms);
+	fprintf(stderr, "the pool did not settle within %ld ms\n", timeout_ms);
+	return false;
+}

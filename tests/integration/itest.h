@@ -72,4 +72,18 @@ bool itest_emulator(const char *method, const char *path, const char *json,
 /* The base URLs the runner gave in PB_TEST_URLS (space-separated), e.g. nginx and Apache. */
 size_t itest_base_urls(const char **urls, size_t max);
 
+/*
+ * Returns the value of one series of base's /metrics, named as rendered with its labels
+ * (paybridge_workers_ready, paybridge_worker_exits_total{role="worker",cause="timeout"}),
+ * or -1 when absent.
+ */
+long long itest_metric(const char *base, const char *name);
+
+/*
+ * Waits (polling, up to timeout_ms) until the pool is settled: every configured worker of
+ * the current configuration ready and no reload still replacing old ones. Returns whether
+ * it settled.
+ */
+bool itest_pool_settled(const char *base, long timeout_ms);
+
 #endif

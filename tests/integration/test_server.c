@@ -422,6 +422,21 @@ test_database_outage(void)
 	CU_ASSERT(itest_now_ms() - t0 < 5000);
 }
 
+/* Is there a pid in now[] that was not in was[]? */
+static bool
+has_new_pid(const int *was, size_t nwas, const int *now, size_t nnow)
+{
+	for (size_t k = 0; k < nnow; k++) {
+		size_t j;
+
+		for (j = 0; j < nwas && was[j] != now[k]; j++)
+			;
+		if (j == nwas)
+			return true;
+	}
+	return false;
+}
+
 static void
 test_request_timeout(void)
 {
@@ -429,9 +444,16 @@ test_request_timeout(void)
 		int master = itest_master_pid(), before[WORKERS_MAX], after[WORKERS_MAX];
 		size_t nbefore, nafter;
 		struct itest_response r;
+		long long t0, timeouts, after_timeouts;
 		bool replaced = false;
-		long long t0;
 
+		/*
+		 * A reload before this test may still be replacing workers one by one; their
+		 * pids would count as "replaced". Compare against a settled pool.
+		 */
+		CU_ASSERT_FATAL(itest_pool_settled(urls[i], 20000));
+		timeouts = itest_metric(urls[i],
+		    "paybridge_worker_exits_total{role=\"worker\",cause=\"timeout\"}");
 		nbefore = itest_children(master, before, WORKERS_MAX);
 		t0 = itest_now_ms();
 		get(urls[i], "/v1/test/sleep?ms=20000", &r);
@@ -439,27 +461,27 @@ test_request_timeout(void)
 		CU_ASSERT(r.status >= 500);
 		CU_ASSERT(itest_now_ms() - t0 < 10000);
 		itest_response_free(&r);
+		/* Replaced: the pool is whole again, with a pid that was not there before. */
 		t0 = itest_now_ms();
-		while (!replaced && itest_now_ms() - t0 < 2000) {
-			size_t k, j;
-
-			nafter = itest_children(master, after, WORKERS_MAX);
-			for (k = 0; k < nafter && nafter == nbefore; k++) {
-				for (j = 0; j < nbefore && before[j] != after[k]; j++)
-					;
-				if (j == nbefore)
-					replaced = true;
+		while (!replaced && itest_now_ms() - t0 < 20000) {
+			if (itest_pool_settled(urls[i], 1000)) {
+				nafter = itest_children(master, after, WORKERS_MAX);
+				replaced = nafter == nbefore &&
+				    has_new_pid(before, nbefore, after, nafter);
 			}
-			itest_sleep_ms(50);
+			if (!replaced)
+				itest_sleep_ms(50);
 		}
 		CU_ASSERT_TRUE(replaced);
-		get(urls[i], "/metrics", &r);
-		CU_ASSERT_EQUAL(r.status, 200);
-		CU_ASSERT_PTR_NOT_NULL(
-		    strstr(r.body, "paybridge_worker_exits_total{role=\"worker\",cause=\"timeout\"} "));
-		CU_ASSERT_PTR_NULL(
-		    strstr(r.body, "paybridge_worker_exits_total{role=\"worker\",cause=\"timeout\"} 0\n"));
-		itest_response_free(&r);
+		after_timeouts = itest_metric(urls[i],
+		    "paybridge_worker_exits_total{role=\"worker\",cause=\"timeout\"}");
+		/*
+		 * nginx sends a GET that failed on a kept-open connection once more (its
+		 * next-upstream rule for cached connections), so one or two workers die.
+		 */
+		fprintf(stderr, "%s: timeout exits went from %lld to %lld\n", urls[i], timeouts,
+		    after_timeouts);
+		CU_ASSERT(after_timeouts > timeouts && after_timeouts <= timeouts + 2);
 	}
 }
 
