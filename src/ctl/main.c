@@ -47,11 +47,13 @@ ctl_db(struct ctl *ctl, struct db **out)
 
 	if (ctl->db == NULL) {
 		/*
-		 * The handle's read timeout follows request_timeout, which means nothing else
-		 * here: operator commands may wait on locks and run long DDL.
+		 * The server's few-second statement timeouts are for requests; operator
+		 * commands may wait on locks and run long DDL.
 		 */
-		if (ctl->conf.request_timeout < CTL_DB_TIMEOUT)
-			ctl->conf.request_timeout = CTL_DB_TIMEOUT;
+		if (ctl->conf.db_read_timeout < CTL_DB_TIMEOUT)
+			ctl->conf.db_read_timeout = CTL_DB_TIMEOUT;
+		if (ctl->conf.db_write_timeout < CTL_DB_TIMEOUT)
+			ctl->conf.db_write_timeout = CTL_DB_TIMEOUT;
 		rc = db_new(&ctl->conf, &ctl->db);
 		if (rc != PB_OK) {
 			ctl_errx(ctl, "cannot set up the database handle: %s", pb_strerror(rc));

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include "handlers/health.h"
-#include "repo/db.h"
 #include "services/app.h"
+#include "services/health.h"
 #include "util/metrics.h"
 #include "util/timeutil.h"
 
@@ -36,8 +36,11 @@ handle_readyz(struct app *app, struct request *req, struct response *resp)
 	enum pb_err err;
 
 	(void)req;
-	if (db_ping(app->db) != PB_OK)
+	err = health_ready(app);
+	if (err == PB_EDB)
 		return response_error(resp, PB_EDB, NULL, "the database does not answer", NULL);
+	if (err != PB_OK)
+		return err;
 	data = json_object_new_object();
 	if (data == NULL)
 		return PB_ENOMEM;

@@ -7,7 +7,10 @@
 /* GET /v1/healthz: no I/O; version, uptime and pid. */
 enum pb_err handle_healthz(struct app *app, struct request *req, struct response *resp);
 
-/* GET /v1/readyz: pings the database; 503 database_unavailable when it does not answer. */
+/*
+ * GET /v1/readyz: pings the database within readyz_timeout_ms; 503 database_unavailable
+ * (with Retry-After) when it does not answer in time.
+ */
 enum pb_err handle_readyz(struct app *app, struct request *req, struct response *resp);
 
 /* GET /metrics: Prometheus text. */

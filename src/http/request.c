@@ -153,11 +153,50 @@ param_copy(struct request *req, const char *name)
 	return arena_strdup(req->arena, v != NULL ? v : "");
 }
 
+/*
+ * Parses X-Request-Start into microseconds since the epoch: "t=1733212345.123",
+ * "t=1733212345123456" or "t=1733212345123" (whole numbers by their size). 0 when absent
+ * or malformed: such a request is never shed.
+ */
+static int64_t
+request_start_us(const char *v)
+{
+	int64_t whole = 0, frac = 0, scale = 1000000;
+	int digits = 0;
+
+	if (v == NULL || strncmp(v, "t=", 2) != 0)
+		return 0;
+	for (v += 2; *v >= '0' && *v <= '9'; v++, digits++) {
+		if (digits >= 17)
+			return 0;
+		whole = whole * 10 + (*v - '0');
+	}
+	if (digits == 0)
+		return 0;
+	if (*v == '.') {
+		for (v++; *v >= '0' && *v <= '9'; v++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*v - '0') * scale;
+			}
+		}
+		return *v == '\0' && digits <= 10 ? whole * 1000000 + frac : 0;
+	}
+	if (*v != '\0')
+		return 0;
+	if (digits >= 16)
+		return whole;		/* microseconds */
+	if (digits >= 13)
+		return whole * 1000;	/* milliseconds */
+	return digits <= 10 ? whole * 1000000 : 0;
+}
+
 enum pb_err
 request_init(struct request *req, struct arena *a, char *const *envp, request_reader reader,
     void *reader_ctx)
 {
 	const char *method, *uri, *q, *id;
+	int64_t received, now;
 
 	*req = (struct request){
 		.arena = a,
@@ -175,6 +214,10 @@ request_init(struct request *req, struct arena *a, char *const *envp, request_re
 		if (err != PB_OK)
 			return err;
 	}
+	received = request_start_us(request_param(req, "HTTP_X_REQUEST_START"));
+	now = time_real_us();
+	if (received > 0 && now > received)
+		req->queued_us = now - received;
 	method = request_param(req, "REQUEST_METHOD");
 	uri = request_param(req, "REQUEST_URI");
 	if (uri == NULL || uri[0] != '/')

@@ -47,6 +47,7 @@ struct request {
 	const char *remote_addr;	/* "" when unknown */
 	char request_id[REQUEST_ID_MAX + 1];	/* from X-Request-Id when well-formed, else generated */
 	int64_t start_us;		/* monotonic time the request was accepted */
+	int64_t queued_us;		/* how long it waited before that (X-Request-Start), 0 unknown */
 
 	/* Filled by the router: {name} segments of the matched pattern, percent-decoded. */
 	struct {
@@ -75,7 +76,9 @@ struct request {
  * when the URI does not start with '/'). Takes the request id from HTTP_X_REQUEST_ID when it
  * is 1..REQUEST_ID_MAX of [A-Za-z0-9._-], otherwise generates one. On PB_EINVAL the
  * request id and every string field are still set (path "" for a refused URI), so the
- * caller can answer 400.
+ * caller can answer 400. queued_us comes from HTTP_X_REQUEST_START, which the shipped web
+ * server configs set (replacing any client's): "t=" then seconds with a fraction (nginx's
+ * $msec), or whole microseconds (Apache's %t) or milliseconds since the epoch.
  */
 enum pb_err request_init(struct request *req, struct arena *a, char *const *envp,
     request_reader reader, void *reader_ctx);

@@ -177,6 +177,9 @@ response_error_status(struct response *r, int status, const char *code, const ch
 		return err;
 	}
 	set_body(r, status, JSON_TYPE, &b);
+	/* Every 503 is temporary (overload, a database or Stripe away): say when to retry. */
+	if (status == 503)
+		return response_header(r, "Retry-After", "1");
 	return PB_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,11 @@ struct db {
 	int64_t connect_logged_us;
 
 	char *host, *socket, *name, *user, *password;
-	unsigned port, connect_timeout, rw_timeout, lock_wait;
+	unsigned port, connect_timeout, read_timeout, write_timeout, lock_wait;
+
+	const struct db_seats *seats;	/* NULL: no seat limit */
+	bool seated;			/* holding a seat (a statement, or the transaction) */
+	int64_t deadline_us;		/* db_set_deadline(), 0: none */
 
 	struct stmt *stmts;	/* distinct texts */
 	size_t nstmts, capstmts;
@@ -327,8 +332,10 @@ connect_db(struct db *db)
 	}
 	if (mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
 	    mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &db->connect_timeout) != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &db->rw_timeout) != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &db->rw_timeout) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &db->read_timeout) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &db->write_timeout) != 0 ||
+	    /* For db_ping's bounded ping; blocking calls work as before on such a handle. */
+	    mysql_options(db->my, MYSQL_OPT_NONBLOCK, 0) != 0 ||
 	    mysql_options(db->my, MYSQL_OPT_RECONNECT, &off) != 0 ||
 	    mysql_options(db->my, MYSQL_OPT_LOCAL_INFILE, &infile) != 0 ||
 	    mysql_options(db->my, MYSQL_OPT_PROTOCOL, &proto) != 0) {
@@ -393,7 +400,6 @@ enum pb_err
 db_new(const struct conf *c, struct db **out)
 {
 	struct db *db;
-	long long rw;
 
 	*out = NULL;
 	if (!library_ready) {
@@ -417,13 +423,13 @@ db_new(const struct conf *c, struct db **out)
 	db->port = (unsigned)c->db_port;
 	db->connect_timeout = (unsigned)c->db_connect_timeout;
 	/*
-	 * A statement may take as long as a request may; the connect timeout alone would cut
-	 * off lock waits and migrations.
+	 * Seconds, not the request timeout: a stalled database fails a worker in a few
+	 * seconds instead of holding it for as long as a request may last. Lock waits end
+	 * well before the read timeout, as a retryable error.
 	 */
-	rw = c->request_timeout > c->db_connect_timeout ? c->request_timeout
-							: c->db_connect_timeout;
-	db->rw_timeout = (unsigned)(rw < 3600 ? rw : 3600);
-	db->lock_wait = db->rw_timeout / 2 < 1 ? 1 : db->rw_timeout / 2;
+	db->read_timeout = (unsigned)c->db_read_timeout;
+	db->write_timeout = (unsigned)c->db_write_timeout;
+	db->lock_wait = db->read_timeout / 2 < 1 ? 1 : db->read_timeout / 2;
 	if (db->lock_wait > 50)
 		db->lock_wait = 50;
 	*out = db;
@@ -471,23 +477,131 @@ db_in_tx(const struct db *db)
 	return db->in_tx;
 }
 
-enum pb_err
-db_ping(struct db *db)
+void
+db_set_seats(struct db *db, const struct db_seats *seats)
 {
+	db->seats = seats;
+}
+
+int64_t
+db_seat_oldest_us(const struct db *db)
+{
+	return db->seats != NULL ? db->seats->oldest_us(db->seats->ctx) : 0;
+}
+
+void
+db_set_deadline(struct db *db, int64_t deadline_us)
+{
+	db->deadline_us = deadline_us;
+}
+
+/*
+ * Takes a seat for what follows (a statement, or a transaction), unless one is held:
+ * PB_ETIMEOUT past the deadline, PB_EBUSY when no seat came free in time.
+ */
+static enum pb_err
+seat_take(struct db *db)
+{
+	int64_t now, until;
 	enum pb_err rc;
 
+	if (db->seated)
+		return PB_OK;
+	now = time_mono_us();
+	if (db->deadline_us != 0 && now >= db->deadline_us)
+		return PB_ETIMEOUT;
+	if (db->seats == NULL)
+		return PB_OK;
+	until = now + db->seats->wait_us;
+	if (db->deadline_us != 0 && db->deadline_us < until)
+		until = db->deadline_us;
+	rc = db->seats->take(db->seats->ctx, until);
+	if (rc == PB_OK)
+		db->seated = true;
+	return rc;
+}
+
+/* Gives the seat back, unless a transaction still holds it. */
+static void
+seat_give(struct db *db)
+{
+	if (!db->seated || db->in_tx)
+		return;
+	db->seated = false;
+	if (db->seats != NULL)
+		db->seats->give(db->seats->ctx);
+}
+
+/* Pings through the non-blocking API, waiting for the socket at most until deadline. */
+static enum pb_err
+ping_bounded(struct db *db, int64_t deadline)
+{
+	int status = 0, wait;
+
+	wait = mysql_ping_start(&status, db->my);
+	while (wait != 0) {
+		struct pollfd p = { .fd = mysql_get_socket(db->my), .events = 0 };
+		int64_t left = deadline - time_mono_us();
+		int ready;
+
+		if (left <= 0)
+			return PB_ETIMEOUT;
+		if (wait & MYSQL_WAIT_READ)
+			p.events |= POLLIN;
+		if (wait & MYSQL_WAIT_WRITE)
+			p.events |= POLLOUT;
+		if (wait & MYSQL_WAIT_EXCEPT)
+			p.events |= POLLPRI;
+		ready = poll(&p, 1, (int)((left + 999) / 1000));
+		if (ready < 0 && errno != EINTR)
+			return PB_EDB;
+		wait = 0;
+		if (ready > 0) {
+			wait |= (p.revents & (POLLIN | POLLHUP | POLLERR)) ? MYSQL_WAIT_READ : 0;
+			wait |= (p.revents & POLLOUT) ? MYSQL_WAIT_WRITE : 0;
+			wait |= (p.revents & POLLPRI) ? MYSQL_WAIT_EXCEPT : 0;
+		} else {
+			wait = MYSQL_WAIT_TIMEOUT;
+		}
+		wait = mysql_ping_cont(&status, db->my, wait);
+	}
+	return status == 0 ? PB_OK : PB_EDB;
+}
+
+enum pb_err
+db_ping(struct db *db, int64_t timeout_ms)
+{
+	int64_t deadline = time_mono_us() + timeout_ms * 1000;
+	enum pb_err rc;
+
+	if (db->deadline_us != 0 && db->deadline_us < deadline)
+		deadline = db->deadline_us;
+	rc = seat_take(db);
+	if (rc != PB_OK)
+		return rc;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = ensure_connected(db);
-		if (rc != PB_OK)
-			return rc == PB_ENOMEM ? PB_ENOMEM : PB_EDB;
-		if (mysql_ping(db->my) == 0)
-			return PB_OK;
-		db->last_errno = mysql_errno(db->my);
+		if (rc != PB_OK) {
+			rc = rc == PB_ENOMEM ? PB_ENOMEM : PB_EDB;
+			break;
+		}
+		rc = ping_bounded(db, deadline);
+		if (rc == PB_OK)
+			break;
+		if (rc == PB_ETIMEOUT)
+			log_warnx("db: no answer to a ping within %lld ms; dropping the connection",
+			    (long long)timeout_ms);
+		else
+			db->last_errno = mysql_errno(db->my);
+		/* Cut off mid-command, the connection cannot be used again. */
 		drop_connection(db);
-		if (db->in_tx)
-			return PB_EDB;
+		if (rc == PB_ETIMEOUT || db->in_tx) {
+			rc = PB_EDB;
+			break;
+		}
 	}
-	return PB_EDB;
+	seat_give(db);
+	return rc;
 }
 
 /* ---- time ---- */
@@ -890,14 +1004,19 @@ db_exec(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
 	MYSQL_STMT *h;
 	enum pb_err rc;
 
-	rc = run(db, sql, args, nargs, &h);
+	rc = seat_take(db);
 	if (rc != PB_OK)
 		return rc;
-	if (affected != NULL)
-		*affected = (uint64_t)mysql_stmt_affected_rows(h);
-	if (last_id != NULL)
-		*last_id = (uint64_t)mysql_stmt_insert_id(h);
-	return read_result(db, h, sql, NULL, &r);
+	rc = run(db, sql, args, nargs, &h);
+	if (rc == PB_OK) {
+		if (affected != NULL)
+			*affected = (uint64_t)mysql_stmt_affected_rows(h);
+		if (last_id != NULL)
+			*last_id = (uint64_t)mysql_stmt_insert_id(h);
+		rc = read_result(db, h, sql, NULL, &r);
+	}
+	seat_give(db);
+	return rc;
 }
 
 enum pb_err
@@ -908,10 +1027,14 @@ db_query(struct db *db, struct arena *a, const char *sql, const struct db_arg *a
 	enum pb_err rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = run(db, sql, args, nargs, &h);
+	rc = seat_take(db);
 	if (rc != PB_OK)
 		return rc;
-	return read_result(db, h, sql, a, out);
+	rc = run(db, sql, args, nargs, &h);
+	if (rc == PB_OK)
+		rc = read_result(db, h, sql, a, out);
+	seat_give(db);
+	return rc;
 }
 
 enum pb_err
@@ -1016,30 +1139,42 @@ db_tx_begin(struct db *db)
 {
 	static const char begin[] = "START TRANSACTION";
 
+	enum pb_err rc;
+
 	if (db->in_tx) {
 		log_error("db: nested transaction");
 		return PB_EDB;
 	}
+	/* The seat is held until the transaction ends (commit or rollback). */
+	rc = seat_take(db);
+	if (rc != PB_OK)
+		return rc;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (connect_db(db) != PB_OK)
-			return PB_EDB;
+			break;
 		if (run_text(db, begin) == PB_OK) {
 			db->in_tx = true;
 			db->tx_lost = false;
 			return PB_OK;
 		}
 		db->last_errno = mysql_errno(db->my);
-		if (!conn_lost(db->last_errno))
-			return map_error(db, "begin", begin, db->last_errno, mysql_sqlstate(db->my),
+		if (!conn_lost(db->last_errno)) {
+			rc = map_error(db, "begin", begin, db->last_errno, mysql_sqlstate(db->my),
 			    mysql_error(db->my));
+			seat_give(db);
+			return rc;
+		}
 		drop_connection(db);
+		if (attempt == 1)
+			log_warnx("db: connection lost twice at BEGIN (error %u)",
+			    db->last_errno);
 	}
-	log_warnx("db: connection lost twice at BEGIN (error %u)", db->last_errno);
+	seat_give(db);
 	return PB_EDB;
 }
 
-enum pb_err
-db_tx_commit(struct db *db)
+static enum pb_err
+commit(struct db *db)
 {
 	enum pb_err rc;
 	unsigned e;
@@ -1070,7 +1205,16 @@ db_tx_commit(struct db *db)
 }
 
 enum pb_err
-db_tx_rollback(struct db *db)
+db_tx_commit(struct db *db)
+{
+	enum pb_err rc = commit(db);
+
+	seat_give(db);
+	return rc;
+}
+
+static enum pb_err
+rollback(struct db *db)
 {
 	bool lost = db->tx_lost || db->my == NULL;
 
@@ -1084,6 +1228,15 @@ db_tx_rollback(struct db *db)
 	log_warnx("db: ROLLBACK failed: error %u: %s", db->last_errno, mysql_error(db->my));
 	drop_connection(db);
 	return PB_EDB;
+}
+
+enum pb_err
+db_tx_rollback(struct db *db)
+{
+	enum pb_err rc = rollback(db);
+
+	seat_give(db);
+	return rc;
 }
 
 enum pb_err

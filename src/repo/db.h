@@ -117,8 +117,47 @@ enum pb_err db_new(const struct conf *c, struct db **out);
 /* Closes the connection and statements, wipes the password copy, frees db. NULL is fine. */
 void db_free(struct db *db);
 
-/* Connects if needed and checks the server answers (readiness). PB_OK or PB_EDB. */
-enum pb_err db_ping(struct db *db);
+/*
+ * Connects if needed and checks the server answers within timeout_ms (readiness): the
+ * ping runs through libmariadb's non-blocking API so that bound holds whatever the
+ * connection's read timeout. A ping that runs out of time drops the connection (the next
+ * statement reconnects). PB_OK, PB_EDB, or the seat and deadline errors below.
+ */
+enum pb_err db_ping(struct db *db, int64_t timeout_ms);
+
+/*
+ * Database seats: the pool keeps some workers out of the database at all times, so that
+ * a stalled database cannot hold every worker (healthz and fast 503s stay possible). A
+ * worker takes a seat for each statement outside a transaction, and for a whole
+ * transaction from db_tx_begin to its commit or rollback. take waits until wait_until_us
+ * (monotonic) at most and returns PB_OK, or PB_EBUSY when no seat came free; give is
+ * called once for each seat taken. The server installs these; without them every call
+ * proceeds. Borrowed: g must outlive db.
+ */
+struct db_seats {
+	enum pb_err (*take)(void *ctx, int64_t wait_until_us);
+	void (*give)(void *ctx);
+	int64_t (*oldest_us)(const void *ctx);	/* age of the oldest seat others hold */
+	void *ctx;
+	int64_t wait_us;	/* how long to wait for a seat (db_seat_wait_ms) */
+};
+
+void db_set_seats(struct db *db, const struct db_seats *seats);
+
+/*
+ * How long (microseconds) the oldest seat held by another worker has been held, 0 when
+ * none is (or no seats are installed): a database that answers nobody shows here before
+ * a call of ours would time out.
+ */
+int64_t db_seat_oldest_us(const struct db *db);
+
+/*
+ * Bounds what follows by deadline_us on the monotonic clock (the request's deadline): no
+ * statement or transaction starts after it (PB_ETIMEOUT), and no seat is waited for past
+ * it. 0 removes the bound. Each statement is bounded on its own by the connection's
+ * db_read_timeout and db_write_timeout, a few seconds.
+ */
+void db_set_deadline(struct db *db, int64_t deadline_us);
 
 /*
  * Runs sql, which must be a string that lives as long as db (a literal: statements are

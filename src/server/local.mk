@@ -5,4 +5,5 @@ src_libpaybridge_a_SOURCES += \
 	src/server/master.c src/server/master.h \
 	src/server/park.c src/server/park.h \
 	src/server/scoreboard.c src/server/scoreboard.h \
+	src/server/seats.c src/server/seats.h \
 	src/server/worker.c src/server/worker.h

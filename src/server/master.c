@@ -149,6 +149,8 @@ reap(struct master *m)
 		ch = find_pid(m, pid, &slot);
 		if (ch == NULL)
 			continue;
+		/* A worker killed inside a database call would hold its seat forever. */
+		atomic_store(&scoreboard_slot(slot)->db_since_us, 0);
 		now = time_mono_us();
 		lived = now - ch->started_us;
 		if (ch->timed_out)

@@ -2,7 +2,8 @@
  * What the master needs to see inside its children: one slot per child in a shared
  * mapping, written by the child, read by the master. The master uses it to tell when a
  * new worker is ready (rolling restart), which request has run too long (request_timeout)
- * and why a child exited on its own (recycled or stopped).
+ * and why a child exited on its own (recycled or stopped). Workers read each other's
+ * database seats here (seats.h).
  */
 #ifndef PB_SERVER_SCOREBOARD_H
 #define PB_SERVER_SCOREBOARD_H
@@ -21,6 +22,7 @@ struct scoreboard_slot {
 	atomic_int_least64_t busy_since_us;	/* monotonic; 0 while idle */
 	atomic_int_least64_t heartbeat_us;	/* monotonic; refreshed by the jobs worker */
 	atomic_uint_least64_t served;
+	atomic_int_least64_t db_since_us;	/* monotonic; 0 unless holding a database seat */
 	atomic_int exit_cause;			/* enum metrics_exit, set before a clean exit */
 };
 
@@ -33,5 +35,8 @@ struct scoreboard_slot *scoreboard_slot(size_t i);
 
 /* Clears slot i for a new child. */
 void scoreboard_reset(size_t i);
+
+/* One past the highest slot ever given to a child: scans stop there. */
+size_t scoreboard_used(void);
 
 #endif

@@ -13,10 +13,13 @@
 #include "handlers/dispatch.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "repo/db.h"
 #include "server/child.h"
 #include "server/park.h"
 #include "server/scoreboard.h"
+#include "server/seats.h"
 #include "server/worker.h"
+#include "stripe/client.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/conf.h"
@@ -70,8 +73,25 @@ serve(struct app *app, FCGX_Request *fr, struct arena *arena)
 		route = dispatch_route_count();
 		(void)response_error(&resp, err, NULL, "the web server sent an incomplete request",
 		    NULL);
+	} else if (app->conf->queue_timeout_ms > 0 &&
+	    req.queued_us > app->conf->queue_timeout_ms * 1000) {
+		/* Its client is about to be told to give up: do nothing it could not see. */
+		route = dispatch_route_count();
+		metrics_add(METRIC_REQUESTS_SHED, 1);
+		(void)response_error(&resp, PB_EBUSY, NULL,
+		    "the request waited too long for a worker; retry shortly", NULL);
 	} else {
+		/* One deadline from the web server's arrival time bounds all the request does. */
+		app->deadline_us = req.start_us + app->conf->request_timeout * 1000000 -
+		    req.queued_us;
+		db_set_deadline(app->db, app->deadline_us);
+		if (app->stripe != NULL)
+			stripe_set_deadline(app->stripe, app->deadline_us);
 		route = dispatch(app, &req, &resp);
+		app->deadline_us = 0;
+		db_set_deadline(app->db, 0);
+		if (app->stripe != NULL)
+			stripe_set_deadline(app->stripe, 0);
 	}
 	if (response_serialize(&resp, req.request_id, err == PB_OK && req.method == HTTP_HEAD,
 	    &out) != PB_OK) {
@@ -89,8 +109,9 @@ serve(struct app *app, FCGX_Request *fr, struct arena *arena)
 		LOG_STR("route", dispatch_route_name(route)),
 		LOG_NUM("status", resp.status),
 		LOG_NUM("duration_us", dur),
+		LOG_NUM("queued_us", req.queued_us),
 		LOG_NUM("bytes", out.len),
-	}, 6);
+	}, 7);
 	log_set_request_id(NULL);
 	buf_free(&out);
 	response_free(&resp);
@@ -183,6 +204,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 	FCGX_Request fr;
 	struct arena arena;
 	struct app app;
+	struct seats seats;
 	uint64_t served = 0;
 	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa);
@@ -201,6 +223,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 	}
 	if (child_app_init(c, started_us, &app) != PB_OK)
 		return 1;
+	seats_install(&seats, c, slot, app.db);
 	arena_init(&arena, (size_t)c->max_body_bytes * 2 + ARENA_OVERHEAD);
 	metrics_worker_start(METRICS_ROLE_WORKER);
 	atomic_store(&sb->ready_us, time_mono_us());

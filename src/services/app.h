@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "util/timeutil.h"
+
 struct conf;
 struct db;
 struct stripe;
@@ -17,6 +19,16 @@ struct app {
 	struct db *db;			/* this process's connection */
 	struct stripe *stripe;		/* this process's Stripe client; NULL until configured */
 	int64_t started_us;		/* real time the master started, for uptime */
+	int64_t deadline_us;		/* the current request's deadline (monotonic); 0: none */
 };
+
+/* The earlier of the request's deadline and budget_ms from now, on the monotonic clock. */
+static inline int64_t
+app_deadline(const struct app *app, int64_t budget_ms)
+{
+	int64_t d = time_mono_us() + budget_ms * 1000;
+
+	return app->deadline_us != 0 && app->deadline_us < d ? app->deadline_us : d;
+}
 
 #endif

@@ -230,9 +230,9 @@ run_claimed(struct app *app, struct arena *a, uint64_t job_id, int64_t budget_ms
 	err = repo_jobs_get(app->db, a, job_id, &job);
 	if (err != PB_OK)
 		return err;
-	stripe_set_deadline(app->stripe, time_mono_us() + budget_ms * 1000);
+	stripe_set_deadline(app->stripe, app_deadline(app, budget_ms));
 	err = customers_run_job(app, a, &job);
-	stripe_set_deadline(app->stripe, 0);
+	stripe_set_deadline(app->stripe, app->deadline_us);
 	metrics_add(METRIC_JOB_ATTEMPTS, 1);
 	outbox_settle(app, &job, err, err != PB_OK ? pb_strerror(err) : NULL);
 	return err;
@@ -264,7 +264,7 @@ enum pb_err
 customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source source,
     int64_t budget_ms, char *id, size_t idlen)
 {
-	int64_t deadline = time_mono_us() + budget_ms * 1000;
+	int64_t deadline = app_deadline(app, budget_ms);
 	struct arena a;
 	struct user user;
 	struct job job;

@@ -49,6 +49,7 @@ static const struct conf_key keys[] = {
 	I(workers, "8", 1, 1024),
 	I(max_requests, "10000", 0, LLONG_MAX),
 	I(request_timeout, "30", 1, 3600),
+	I(queue_timeout_ms, "10000", 0, 3600000),
 	I(shutdown_timeout, "20", 1, 3600),
 	I(max_body_bytes, "1048576", 1024, 64 * 1024 * 1024),
 	I(json_max_depth, "32", 1, 256),
@@ -59,7 +60,12 @@ static const struct conf_key keys[] = {
 	S(db_name, "paybridge"),
 	S(db_user, "paybridge"),
 	SECRET(db_password),
-	I(db_connect_timeout, "5", 1, 300),
+	I(db_connect_timeout, "2", 1, 300),
+	I(db_read_timeout, "3", 1, 3600),
+	I(db_write_timeout, "3", 1, 3600),
+	I(db_reserve_workers, "1", 0, 1023),
+	I(db_seat_wait_ms, "50", 0, 60000),
+	I(readyz_timeout_ms, "1000", 100, 60000),
 	{ "stripe_api_base", CT_URL, offsetof(struct conf, stripe_api_base),
 	    "https://api.stripe.com", 0, 0 },
 	SECRET(stripe_secret_key),
@@ -407,6 +413,12 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 	    (strrchr(l, ':') == NULL || strrchr(l, ':') == l || strrchr(l, ':')[1] == '\0')) {
 		(void)snprintf(err, errlen,
 		    "listen: must be unix:/absolute/path, host:port or fd:0");
+		return PB_ECONFIG;
+	}
+	if (c->workers > 1 && c->db_reserve_workers >= c->workers) {
+		(void)snprintf(err, errlen,
+		    "db_reserve_workers: must be below workers (%lld), or the pool could not reach "
+		    "the database at all", c->workers);
 		return PB_ECONFIG;
 	}
 	if (c->jwt_secret[0] != '\0' && strlen(c->jwt_secret) < 32) {

@@ -26,6 +26,7 @@ struct conf {
 	long long workers;
 	long long max_requests;	/* 0: never recycle */
 	long long request_timeout;	/* seconds */
+	long long queue_timeout_ms;	/* older when picked up: 503 at once; 0: never */
 	long long shutdown_timeout;	/* seconds */
 
 	/* requests */
@@ -43,6 +44,11 @@ struct conf {
 	char *db_user;
 	char *db_password;	/* secret */
 	long long db_connect_timeout;	/* seconds */
+	long long db_read_timeout;	/* seconds, per read of a statement's answer */
+	long long db_write_timeout;	/* seconds */
+	long long db_reserve_workers;	/* workers kept out of the database at all times */
+	long long db_seat_wait_ms;	/* how long a request waits for a database seat */
+	long long readyz_timeout_ms;	/* bound of readyz's ping */
 
 	/* Stripe */
 	char *stripe_api_base;

@@ -23,6 +23,7 @@ static const struct {
 	[PB_EDEADLOCK] = {503, "database_busy", "the database is busy"},
 	[PB_ESTRIPE] = {502, "payment_provider_error", "the payment provider failed"},
 	[PB_ETIMEOUT] = {504, "timeout", "the operation timed out"},
+	[PB_EBUSY] = {503, "server_busy", "the server is too busy; retry shortly"},
 	[PB_ESYSTEM] = {500, "internal_error", "internal error"},
 	[PB_ECONFIG] = {500, "internal_error", "invalid configuration"},
 };

@@ -23,6 +23,7 @@ enum pb_err {
 	PB_EDEADLOCK,	/* deadlock or lock wait timeout: retry the transaction */
 	PB_ESTRIPE,	/* Stripe refused or failed: 502 */
 	PB_ETIMEOUT,	/* a deadline passed: 504 */
+	PB_EBUSY,	/* overloaded: shed before doing anything, 503 */
 	PB_ESYSTEM,	/* a system call failed: 500 */
 	PB_ECONFIG,	/* invalid configuration */
 	PB_E__MAX

@@ -7,7 +7,8 @@
 #   tests/integration/stack.sh ACTION                an action for a running stack, with
 #                                                    PB_RUN set: mariadb-stop, mariadb-start,
 #                                                    paybridge-start, paybridge-stop,
-#                                                    paybridge-wait-exit
+#                                                    paybridge-wait-exit, mariadb-pause
+#                                                    (SIGSTOP), mariadb-resume (SIGCONT)
 #
 # PB_WRAPPER, when set, prefixes the paybridge command (valgrind). PB_CONF_EXTRA holds extra
 # "key = value" lines for paybridge.conf. Every server listens on loopback or a unix socket.
@@ -159,13 +160,16 @@ action=${1:-}
 case "$action" in
 up) up "${2:?BUILDDIR}" "${3:?RUNDIR}" ;;
 down) down "${2:?RUNDIR}" ;;
-mariadb-stop | mariadb-start | paybridge-start | paybridge-stop | paybridge-wait-exit)
+mariadb-stop | mariadb-start | mariadb-pause | mariadb-resume | paybridge-start | \
+    paybridge-stop | paybridge-wait-exit)
 	: "${PB_RUN:?PB_RUN is not set}"
 	# shellcheck disable=SC1091
 	. "$PB_RUN/env"
 	case "$action" in
 	mariadb-stop) mariadb_stop "$PB_RUN/db" >/dev/null ;;
 	mariadb-start) mariadb_start "$PB_RUN/db" >/dev/null ;;
+	mariadb-pause) kill -STOP "$(cat "$PB_RUN/db/mysqld.pid")" ;;
+	mariadb-resume) kill -CONT "$(cat "$PB_RUN/db/mysqld.pid")" ;;
 	paybridge-start) paybridge_start ;;
 	paybridge-stop) paybridge_stop ;;
 	paybridge-wait-exit) paybridge_wait_exit ;;

@@ -61,7 +61,7 @@ test_session(void)
 {
 	struct db_result r;
 
-	OK(db_ping(db));
+	OK(db_ping(db, 1000));
 	OK(db_query_one(db, &arena,
 	    "SELECT @@session.time_zone, @@session.sql_mode, @@character_set_connection",
 	    DB_NOARGS, &r));
@@ -369,14 +369,14 @@ test_reconnect_after_restart(void)
 	before = db_int(&r, 0, 0);
 	server("stop");
 	/* Readiness fails while the server is down ... */
-	CU_ASSERT_EQUAL(db_ping(db), PB_EDB);
+	CU_ASSERT_EQUAL(db_ping(db, 1000), PB_EDB);
 	CU_ASSERT_EQUAL(db_exec(db, "DO ?", DB_ARGS(DB_INT(1)), NULL, NULL), PB_EDB);
 	server("start");
 	/* ... and the cached statement works again without restarting anything. */
 	OK(db_query_one(db, &arena, sql, DB_ARGS(DB_INT(0)), &r));
 	CU_ASSERT_EQUAL(db_int(&r, 0, 0), before);
 	CU_ASSERT_TRUE(db_isnull(&r, 0, 1));
-	OK(db_ping(db));
+	OK(db_ping(db, 1000));
 
 	/* A restart between two uses of a live connection: one transparent retry. */
 	OK(db_exec(db, mark, DB_ARGS(DB_INT(2)), NULL, NULL));
@@ -387,7 +387,7 @@ test_reconnect_after_restart(void)
 	/* Same for the readiness ping. */
 	server("stop");
 	server("start");
-	OK(db_ping(db));
+	OK(db_ping(db, 1000));
 	arena_reset(&arena);
 }
 
@@ -446,7 +446,7 @@ test_server_unreachable(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c.db_socket);
 	/* Made while the database is unreachable: fine, it connects lazily. */
 	OK(db_new(&c, &d));
-	CU_ASSERT_EQUAL(db_ping(d), PB_EDB);
+	CU_ASSERT_EQUAL(db_ping(d, 1000), PB_EDB);
 	CU_ASSERT_EQUAL(db_exec(d, "DO 1", DB_NOARGS, NULL, NULL), PB_EDB);
 	CU_ASSERT_EQUAL(db_tx_begin(d), PB_EDB);
 	db_free(d);
@@ -705,7 +705,7 @@ main(void)
 				"tests/integration/run-repo.sh, which starts a private MariaDB\n");
 		return 1;
 	}
-	if (db_new(&conf, &db) != PB_OK || db_ping(db) != PB_OK) {
+	if (db_new(&conf, &db) != PB_OK || db_ping(db, 1000) != PB_OK) {
 		fprintf(stderr, "test_repo: FAIL: cannot connect to MariaDB (socket %s, "
 				"user %s, database %s)\n", conf.db_socket, conf.db_user,
 		    conf.db_name);

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The pool under pressure (tests/integration/test_pressure.c) on a stack that would starve
+# a pool which holds idle kept connections: 4 paybridge workers, nginx with 4 worker
+# processes x keepalive 8 (32 cached connections), Apache reusing backend connections,
+# and a 1 s queue limit for the shedding test.
+#   tests/integration/run-pressure.sh BUILDDIR
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+export PB_NGINX_WORKERS=4 PB_NGINX_KEEPALIVE=8 PB_APACHE_REUSE=on
+export PB_CONF_EXTRA="workers = 4
+queue_timeout_ms = 1000"
+exec "$top/tests/integration/run.sh" "${1:?BUILDDIR}" tests/integration/test_pressure
