@@ -33,7 +33,8 @@ handle_auth_login(struct app *app, struct request *req, struct response *resp)
 		json_object_put(fields);
 		return err;
 	}
-	err = accounts_login(app, req->arena, v[0], v[1], lens[1], &s, &retry);
+	err = accounts_login(app, req->arena, v[0], v[1], lens[1], req->remote_addr, &s,
+	    &retry);
 	users_wipe_member(req->json, "password");
 	switch (err) {
 	case PB_OK:

@@ -148,7 +148,9 @@ dispatch(struct app *app, struct request *req, struct response *resp)
 		err = r->handler(app, req, resp);
 	if (err != PB_OK) {
 		response_reset(resp);
-		(void)response_error(resp, err, NULL, message_for(err), NULL);
+		(void)response_error(resp, err, NULL,
+		    err == PB_EINVAL && req->body_problem != NULL ? req->body_problem :
+		    message_for(err), NULL);
 	}
 	return router_index(routes, r);
 }

@@ -458,6 +458,7 @@ request_decode_body(struct request *req, size_t max, int max_depth)
 	struct json_object *obj = NULL;
 	enum body_type type;
 	struct form form;
+	char why[JSON_WHY_MAX];
 	enum pb_err err;
 
 	if (req->json != NULL)
@@ -477,7 +478,9 @@ request_decode_body(struct request *req, size_t max, int max_depth)
 			return PB_ENOMEM;
 		break;
 	case BODY_JSON:
-		err = json_parse(req->body, req->body_len, max_depth, &obj);
+		err = json_parse_why(req->body, req->body_len, max_depth, &obj, why, sizeof(why));
+		if (err == PB_EINVAL && why[0] != '\0')
+			req->body_problem = arena_printf(req->arena, "%s in the JSON body", why);
 		if (err != PB_OK)
 			return err;
 		if (!json_object_is_type(obj, json_type_object) ||

@@ -62,6 +62,8 @@ struct request {
 
 	/* Filled by request_decode_body: the body as one JSON object (forms are converted). */
 	struct json_object *json;	/* owned by the arena (a deferred put) */
+	/* Why the body was refused, for the client, when more can be said than "malformed". */
+	const char *body_problem;	/* in the arena; NULL when there is nothing more */
 
 	/* Opaque to http/: the authenticated caller, set by http/auth once verified. */
 	int64_t user_id;		/* 0 when anonymous */
@@ -104,7 +106,9 @@ enum pb_err request_read_body(struct request *req, size_t max);
  * application/json (an object at the top, depth at most max_depth) or
  * application/x-www-form-urlencoded (converted by form_to_json). An empty body with no
  * content type decodes as {}. Other types, or a charset other than UTF-8: PB_EMEDIA.
- * Malformed, or a JSON string holding \u0000: PB_EINVAL.
+ * Malformed, or a JSON string holding \u0000: PB_EINVAL. A JSON object that repeats a
+ * key: PB_EINVAL with req->body_problem saying which (`duplicate key "email" in the JSON
+ * body`).
  */
 enum pb_err request_decode_body(struct request *req, size_t max, int max_depth);
 

@@ -1,13 +1,19 @@
 /*
- * Accounts: field rules, signup, login with the per-address throttle, and tokens (see
- * accounts.h for the policy). Passwords are only ever borrowed from the caller: hashing
+ * Accounts: field rules, signup, login with the throttle per (email address, client) and
+ * per email address, and tokens (see accounts.h for the policy). Log lines never carry an
+ * email address a client typed at login, only its keyed tag (accounts_email_tag). Passwords are only ever borrowed from the caller: hashing
  * and verification read them in place, and nothing here copies one.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "repo/db.h"
 #include "repo/throttle.h"
@@ -17,6 +23,7 @@
 #include "services/customers.h"
 #include "util/arena.h"
 #include "util/conf.h"
+#include "util/hex.h"
 #include "util/json.h"
 #include "util/jwt.h"
 #include "util/log.h"
@@ -230,6 +237,91 @@ accounts_throttle_block_us(uint32_t failures)
 	return block < cap ? block : cap;
 }
 
+void
+accounts_throttle_client_step(const struct throttle *t, struct accounts_throttle_step *out)
+{
+	out->restart = t->failures == 0 || t->idle_us >= ACCOUNTS_THROTTLE_IDLE_S * US_PER_S;
+	out->failures = out->restart ? 1 :
+	    (t->failures < UINT32_MAX - 1 ? t->failures + 1 : t->failures);
+	out->block_us = accounts_throttle_block_us(out->failures);
+}
+
+void
+accounts_throttle_email_step(const struct throttle *t, struct accounts_throttle_step *out)
+{
+	const int64_t window = ACCOUNTS_THROTTLE_EMAIL_WINDOW_S * US_PER_S;
+
+	out->restart = t->failures == 0 || t->age_us >= window;
+	out->failures = out->restart ? 1 :
+	    (t->failures < UINT32_MAX - 1 ? t->failures + 1 : t->failures);
+	out->block_us = 0;
+	if (out->failures >= ACCOUNTS_THROTTLE_EMAIL_MAX) {
+		/* Until the window ends, and at least a second so that Retry-After is >= 1. */
+		out->block_us = out->restart ? window : window - t->age_us;
+		if (out->block_us < US_PER_S)
+			out->block_us = US_PER_S;
+	}
+}
+
+void
+accounts_client_key(const char *remote_addr, char *out, size_t outlen)
+{
+	unsigned char a6[16];
+	struct in_addr a4;
+	char text[INET6_ADDRSTRLEN];
+	int n = -1;
+
+	if (inet_pton(AF_INET, remote_addr, &a4) == 1) {
+		if (inet_ntop(AF_INET, &a4, text, sizeof(text)) != NULL)
+			n = snprintf(out, outlen, "%s", text);
+	} else if (inet_pton(AF_INET6, remote_addr, a6) == 1) {
+		static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+		if (memcmp(a6, mapped, sizeof(mapped)) == 0) {
+			memcpy(&a4, a6 + 12, 4);
+			if (inet_ntop(AF_INET, &a4, text, sizeof(text)) != NULL)
+				n = snprintf(out, outlen, "%s", text);
+		} else {
+			/* One subscriber gets a /64 or more: a key per address would be free. */
+			memset(a6 + 8, 0, 8);
+			if (inet_ntop(AF_INET6, a6, text, sizeof(text)) != NULL)
+				n = snprintf(out, outlen, "%s/64", text);
+		}
+	}
+	if (n < 0 || (size_t)n >= outlen || (size_t)n > ACCOUNTS_CLIENT_KEY_MAX)
+		(void)snprintf(out, outlen, "%s", "unknown");
+}
+
+/* The tag key's derivation label: a key for this use only, not jwt_secret itself. */
+static const char tag_label[] = "paybridge login email log tag v1";
+
+enum pb_err
+accounts_email_tag(const char *secret, const char *email, size_t len, char *out)
+{
+	unsigned char key[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
+	unsigned int keylen = 0, maclen = 0;
+	char norm[ACCOUNTS_EMAIL_MAX];
+	enum pb_err err = PB_ENOMEM;
+
+	out[0] = '\0';
+	accounts_trim(&email, &len);
+	if (len > sizeof(norm))
+		return PB_EINVAL;
+	for (size_t i = 0; i < len; i++)
+		norm[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+	if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)tag_label,
+	    sizeof(tag_label) - 1, key, &keylen) == NULL ||
+	    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)norm, len, mac,
+	    &maclen) == NULL || maclen * 2 < ACCOUNTS_EMAIL_TAG_LEN)
+		goto fail;
+	hex_encode(mac, ACCOUNTS_EMAIL_TAG_LEN / 2, out);
+	err = PB_OK;
+fail:
+	secure_wipe(key, sizeof(key));
+	secure_wipe(norm, sizeof(norm));
+	return err;
+}
+
 /* ---- tokens ---- */
 
 enum pb_err
@@ -427,54 +519,70 @@ accounts_register(struct app *app, struct arena *a, const struct accounts_signup
 struct admit_tx {
 	struct arena *a;
 	const char *email;
+	const char *client;	/* accounts_client_key of the caller */
 	int64_t blocked_us;	/* > 0: refused, for this much longer */
-	uint32_t failures;	/* the streak, this attempt included */
-	int64_t block_us;	/* the block this attempt set should it fail */
+	const char *blocked_by;	/* then "client" or "email": which record refused */
+	struct accounts_throttle_step cl;	/* what this attempt did to the client's record */
+	struct accounts_throttle_step all;	/* and to the address's, across clients */
 };
 
 /*
- * Counts this attempt before the password is checked, under the address's row lock, so
- * that concurrent attempts are counted one by one; a successful login clears it after.
+ * Counts this attempt before the password is checked, under the row locks of both
+ * records (the address's first, as throttle.h asks), so that concurrent attempts are
+ * counted one by one; a successful login takes it back after.
  */
 static enum pb_err
 admit_tx(struct db *db, void *arg)
 {
 	struct admit_tx *x = arg;
-	struct throttle t;
-	bool restart;
+	struct throttle all, cl;
 	enum pb_err err;
 
 	x->blocked_us = 0;
-	x->failures = 0;
-	x->block_us = 0;
-	err = repo_throttle_lock(db, x->a, x->email, &t);
+	x->blocked_by = NULL;
+	memset(&x->cl, 0, sizeof(x->cl));
+	memset(&x->all, 0, sizeof(x->all));
+	err = repo_throttle_lock(db, x->a, x->email, THROTTLE_ALL_CLIENTS, &all);
+	if (err == PB_OK)
+		err = repo_throttle_lock(db, x->a, x->email, x->client, &cl);
 	if (err != PB_OK)
 		return err;
-	if (t.blocked_us > 0) {
-		x->blocked_us = t.blocked_us;
+	/* Refused attempts are not counted anywhere: guessing harder changes nothing. */
+	if (cl.blocked_us > 0 || all.blocked_us > 0) {
+		x->blocked_by = cl.blocked_us >= all.blocked_us ? "client" : "email";
+		x->blocked_us = cl.blocked_us >= all.blocked_us ? cl.blocked_us : all.blocked_us;
 		return PB_OK;
 	}
-	restart = t.failures == 0 || t.idle_us >= ACCOUNTS_THROTTLE_IDLE_S * US_PER_S;
-	x->failures = restart ? 1 : (t.failures < UINT32_MAX - 1 ? t.failures + 1 : t.failures);
-	x->block_us = accounts_throttle_block_us(x->failures);
-	return repo_throttle_record(db, x->email, x->failures, restart, x->block_us);
+	accounts_throttle_client_step(&cl, &x->cl);
+	accounts_throttle_email_step(&all, &x->all);
+	err = repo_throttle_record(db, x->email, x->client, x->cl.failures, x->cl.restart,
+	    x->cl.block_us);
+	if (err == PB_OK)
+		err = repo_throttle_record(db, x->email, THROTTLE_ALL_CLIENTS, x->all.failures,
+		    x->all.restart, x->all.block_us);
+	return err;
 }
 
 /* Logs and counts a failed attempt, and now and then purges finished streaks. */
 static void
-login_failed(struct app *app, const struct admit_tx *x, const char *why)
+login_failed(struct app *app, const struct admit_tx *x, const char *tag, const char *why)
 {
 	uint64_t purged = 0;
 
-	if (x->block_us > 0)
-		log_event(LOGL_WARN, "repeated failed logins: address blocked",
-		    (const struct log_kv[]){ LOG_STR("email", x->email),
-			LOG_NUM("failures", x->failures), LOG_NUM("block_ms", x->block_us / 1000) },
-		    3);
+	if (x->cl.block_us > 0 || x->all.block_us > 0)
+		log_event(LOGL_WARN, "repeated failed logins: blocked",
+		    (const struct log_kv[]){ LOG_STR("email_tag", tag),
+			LOG_STR("client", x->client),
+			LOG_STR("scope", x->all.block_us > 0 ? "email" : "client"),
+			LOG_NUM("failures", x->cl.failures),
+			LOG_NUM("email_failures", x->all.failures),
+			LOG_NUM("block_ms", (x->all.block_us > x->cl.block_us ? x->all.block_us :
+			    x->cl.block_us) / 1000) }, 6);
 	else
 		log_event(LOGL_INFO, "login failed", (const struct log_kv[]){
-		    LOG_STR("email", x->email), LOG_NUM("failures", x->failures),
-		    LOG_STR("reason", why) }, 3);
+		    LOG_STR("email_tag", tag), LOG_STR("client", x->client),
+		    LOG_NUM("failures", x->cl.failures), LOG_NUM("email_failures", x->all.failures),
+		    LOG_STR("reason", why) }, 5);
 	if (rand_below(PURGE_ONE_IN) == 0 &&
 	    repo_throttle_purge(app->db, PURGE_IDLE_US, PURGE_BATCH, &purged) == PB_OK &&
 	    purged > 0)
@@ -483,10 +591,12 @@ login_failed(struct app *app, const struct admit_tx *x, const char *why)
 
 enum pb_err
 accounts_login(struct app *app, struct arena *a, const char *email, const char *password,
-    size_t password_len, struct accounts_session *out, int64_t *retry_after_s)
+    size_t password_len, const char *remote_addr, struct accounts_session *out,
+    int64_t *retry_after_s)
 {
 	struct password_params params;
 	struct admit_tx x;
+	char client[ACCOUNTS_CLIENT_KEY_MAX + 1], tag[ACCOUNTS_EMAIL_TAG_LEN + 1];
 	size_t len;
 	enum pb_err err;
 
@@ -514,6 +624,11 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 	x.email = arena_strndup(a, email, len);
 	if (x.email == NULL)
 		return PB_ENOMEM;
+	accounts_client_key(remote_addr != NULL ? remote_addr : "", client, sizeof(client));
+	x.client = client;
+	err = accounts_email_tag(app->conf->jwt_secret, x.email, len, tag);
+	if (err != PB_OK)
+		return err;
 	err = db_tx(app->db, admit_tx, &x);
 	if (err != PB_OK)
 		return err;
@@ -521,7 +636,8 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 		*retry_after_s = (x.blocked_us + US_PER_S - 1) / US_PER_S;
 		metrics_add(METRIC_LOGIN_THROTTLED, 1);
 		log_event(LOGL_WARN, "login throttled", (const struct log_kv[]){
-		    LOG_STR("email", x.email), LOG_NUM("retry_after_s", *retry_after_s) }, 2);
+		    LOG_STR("email_tag", tag), LOG_STR("client", x.client),
+		    LOG_STR("scope", x.blocked_by), LOG_NUM("retry_after_s", *retry_after_s) }, 4);
 		return PB_ERATE;
 	}
 
@@ -530,7 +646,7 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 		err = password_verify_dummy(&params, password, password_len);
 		if (err != PB_EAUTH && err != PB_EFIELDS)
 			return err;
-		login_failed(app, &x, "unknown email");
+		login_failed(app, &x, tag, "unknown email");
 		memset(out, 0, sizeof(*out));
 		return PB_EAUTH;
 	}
@@ -541,17 +657,23 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 		log_error("user %" PRIu64 " has a stored password hash we cannot read",
 		    out->user.id);
 	if (err == PB_EAUTH || err == PB_EFIELDS || err == PB_EINVAL) {
-		login_failed(app, &x, "wrong password");
+		login_failed(app, &x, tag, "wrong password");
 		memset(out, 0, sizeof(*out));
 		return PB_EAUTH;
 	}
 	if (err != PB_OK)
 		return err;
 
-	/* Signed in: the streak ends here. */
-	err = repo_throttle_clear(app->db, x.email);
+	/*
+	 * Signed in: this client's streak ends here, and the address's ceiling takes back the
+	 * attempt it counted, which was no guess.
+	 */
+	err = repo_throttle_clear(app->db, x.email, x.client);
+	if (err == PB_OK)
+		err = repo_throttle_forgive(app->db, x.email, THROTTLE_ALL_CLIENTS,
+		    ACCOUNTS_THROTTLE_EMAIL_MAX);
 	if (err != PB_OK)
-		log_warnx("login: could not clear the throttle record (%s)", pb_err_code(err));
+		log_warnx("login: could not clear the throttle records (%s)", pb_err_code(err));
 	if (password_needs_rehash(out->user.password_hash, &params)) {
 		char hash[PASSWORD_PHC_MAX];
 

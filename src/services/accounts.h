@@ -7,17 +7,32 @@
  * create the Stripe customer within the inline budget; that step never fails a signup.
  *
  * Login answers the same PB_EAUTH for an unknown email and for a wrong password, and
- * spends one Argon2id verification either way. Attempts are counted per address in the
- * login_throttle table (shared by every worker and host) BEFORE the password is checked,
- * under a row lock, so a burst of concurrent guesses is counted one by one:
+ * spends one Argon2id verification either way. Attempts are counted in the login_throttle
+ * table (shared by every worker and host) BEFORE the password is checked, under row locks,
+ * so a burst of concurrent guesses is counted one by one, in two records:
+ *
+ * Per (email address, client), the client being its IP address (an IPv6 client's /64, which one
+ * subscriber usually holds whole; accounts_client_key):
  *   - attempts 1 to ACCOUNTS_THROTTLE_FREE of a streak pass freely;
- *   - each further one blocks the address for 1 s, doubling per attempt, never more than
- *     ACCOUNTS_THROTTLE_CAP_S: while blocked, attempts are refused (PB_ERATE) without
+ *   - each further one blocks that client for 1 s, doubling per attempt, never more than
+ *     ACCOUNTS_THROTTLE_CAP_S: while blocked, its attempts are refused (PB_ERATE) without
  *     being counted or checked, so guessing harder does not lengthen the block;
  *   - a streak ends after ACCOUNTS_THROTTLE_IDLE_S without a counted attempt, and a
- *     successful login ends it at once.
- * The owner is therefore never refused for longer than the cap at a time, whatever an
- * attacker does, while a guesser who keeps going gets one guess per cap.
+ *     successful login from that client ends it at once.
+ * A guesser at one client thus gets 13 guesses in its first 4.5 minutes, then one per 5
+ * minutes; the most it can count in any hour is about 52 (bursts of 12 or 13, each
+ * followed by the 15 idle minutes a new streak needs). The owner, logging in from another
+ * IP address, is not slowed down at all.
+ *
+ * Per email address across all clients, a ceiling for guessing spread over many addresses:
+ *   - at most ACCOUNTS_THROTTLE_EMAIL_MAX counted attempts in a window of
+ *     ACCOUNTS_THROTTLE_EMAIL_WINDOW_S from its first; the attempt that reaches it blocks
+ *     the address for every client until the window ends;
+ *   - a successful login takes its own count back (it was counted before the check), so
+ *     the owner's own logins never fill the ceiling.
+ * 100 an hour is about twice what one client can reach, so one guesser never locks the
+ * owner out; several together can, for the rest of that hour, and then all of them share
+ * 100 guesses an hour (2,400 a day) however many addresses they use.
  *
  * Tokens are HS256 JWTs (util/jwt.h) carrying sub, iat, exp (conf jwt_ttl), role and the
  * user's token_version; a token is accepted only while that version matches the user's
@@ -31,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "repo/throttle.h"
 #include "repo/users.h"
 #include "util/err.h"
 
@@ -43,9 +59,16 @@ struct arena;
 #define ACCOUNTS_PASSWORD_MIN 12	/* characters (code points) */
 #define ACCOUNTS_PASSWORD_MAX 128	/* bytes; longer is refused before any hashing */
 
+/* Per (address, client). */
 #define ACCOUNTS_THROTTLE_FREE 4	/* attempts of a streak that are never blocked */
 #define ACCOUNTS_THROTTLE_CAP_S 300	/* the longest block */
 #define ACCOUNTS_THROTTLE_IDLE_S 900	/* a streak ends after this long without attempts */
+/* Per address, whatever the client. */
+#define ACCOUNTS_THROTTLE_EMAIL_MAX 100	/* counted attempts per window */
+#define ACCOUNTS_THROTTLE_EMAIL_WINDOW_S 3600	/* from the window's first attempt */
+
+#define ACCOUNTS_CLIENT_KEY_MAX 45	/* = THROTTLE_CLIENT_MAX */
+#define ACCOUNTS_EMAIL_TAG_LEN 16	/* hex digits */
 
 /* A signup as the client sent it; NULL for a field that is missing. Borrowed. */
 struct accounts_signup {
@@ -91,6 +114,38 @@ void accounts_trim(const char **s, size_t *len);
  */
 int64_t accounts_throttle_block_us(uint32_t failures);
 
+/* What counting one more attempt does to a record. */
+struct accounts_throttle_step {
+	bool restart;		/* a new streak or window starts with this attempt */
+	uint32_t failures;	/* the count, this attempt included */
+	int64_t block_us;	/* the block this attempt sets (0: none), from now */
+};
+
+/*
+ * The policy above as pure functions of a record that is not blocked: a client's streak,
+ * and the address's window across clients. No I/O.
+ */
+void accounts_throttle_client_step(const struct throttle *t, struct accounts_throttle_step *out);
+void accounts_throttle_email_step(const struct throttle *t, struct accounts_throttle_step *out);
+
+/*
+ * Writes the throttle key of a client address (REMOTE_ADDR) into out (at least
+ * ACCOUNTS_CLIENT_KEY_MAX + 1 bytes): an IPv4 address as is, an IPv4-mapped IPv6 one as
+ * IPv4, any other IPv6 address as its /64 ("2001:db8:1:2::/64"), and "unknown" for what
+ * is none of these (empty, a unix socket), which all such requests then share.
+ */
+void accounts_client_key(const char *remote_addr, char *out, size_t outlen);
+
+/*
+ * Writes the log tag of an email address into out (ACCOUNTS_EMAIL_TAG_LEN + 1 bytes):
+ * the first 16 hex digits of HMAC-SHA256 under a key derived from secret (jwt_secret), of
+ * the address trimmed and with ASCII letters lower-cased. The same address gives the same
+ * tag in every process, so log lines about it can be found together, but nobody without
+ * the secret can tell which address it is or test guesses. PB_EINVAL for an address
+ * longer than ACCOUNTS_EMAIL_MAX, PB_ENOMEM.
+ */
+enum pb_err accounts_email_tag(const char *secret, const char *email, size_t len, char *out);
+
 /* PB_OK when tokens can be issued; PB_ECONFIG (logged once per process) when not. */
 enum pb_err accounts_ready(const struct app *app);
 
@@ -106,15 +161,16 @@ enum pb_err accounts_register(struct app *app, struct arena *a,
     struct accounts_session *out);
 
 /*
- * Signs in with email and password[0..password_len). PB_OK with *out filled; PB_EAUTH for
- * any wrong email or password (one Argon2id verification spent either way); PB_ERATE
- * while the address is blocked, with *retry_after_s (>= 1) seconds to wait; PB_ECONFIG
- * without jwt_secret; PB_EDB and the like. Rehashes the stored password when the conf's
- * Argon2 parameters changed.
+ * Signs in with email and password[0..password_len), from remote_addr (the client's IP
+ * address as the web server gave it; see accounts_client_key). PB_OK with *out filled;
+ * PB_EAUTH for any wrong email or password (one Argon2id verification spent either way);
+ * PB_ERATE while this client or the whole address is blocked, with *retry_after_s (>= 1)
+ * seconds to wait; PB_ECONFIG without jwt_secret; PB_EDB and the like. Rehashes the
+ * stored password when the conf's Argon2 parameters changed.
  */
 enum pb_err accounts_login(struct app *app, struct arena *a, const char *email,
-    const char *password, size_t password_len, struct accounts_session *out,
-    int64_t *retry_after_s);
+    const char *password, size_t password_len, const char *remote_addr,
+    struct accounts_session *out, int64_t *retry_after_s);
 
 /*
  * Verifies an access token and loads its user into *out (strings in a). PB_EAUTH when

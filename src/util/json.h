@@ -15,12 +15,27 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+/* Room for json_parse_why's message: the longest it writes fits. */
+#define JSON_WHY_MAX 512
+
 /*
  * Parses exactly one JSON value from s[0..len) with nesting at most max_depth; only
  * white space may follow it. On PB_OK *out is a new reference (may be NULL for the JSON
- * literal null). PB_EINVAL when malformed, too deep, or not valid UTF-8.
+ * literal null). PB_EINVAL when malformed, too deep, not valid UTF-8, or when an object
+ * repeats a key at any depth: keys are compared decoded, as json-c stores them
+ * ("a" and "\u0061" are one key; so are "a" and "a\u0000b", since json-c cuts names at
+ * a NUL). Linear in len but for sorting each object's keys. PB_ENOMEM.
  */
 enum pb_err json_parse(const char *s, size_t len, int max_depth, struct json_object **out);
+
+/*
+ * json_parse, and when it refuses a repeated key, writes `duplicate key "<key>"` into
+ * why[0..whysize) (the key JSON-escaped, cut to 64 bytes with "..." after); "" for any
+ * other outcome, or when the message does not fit (JSON_WHY_MAX always does). why may be
+ * NULL. The message holds client text: escaped, but still for the client, not for logs.
+ */
+enum pb_err json_parse_why(const char *s, size_t len, int max_depth, struct json_object **out,
+    char *why, size_t whysize);
 
 /* Appends s[0..len) as a quoted JSON string with every control character escaped. */
 enum pb_err json_escape(struct buf *b, const char *s, size_t len);

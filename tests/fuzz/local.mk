@@ -3,7 +3,8 @@
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regression tests/fuzz/regress.sh
 
 if FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_form tests/fuzz/fuzz_conf
+noinst_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_form tests/fuzz/fuzz_conf \
+	tests/fuzz/fuzz_json
 
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c
 tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
@@ -16,6 +17,10 @@ tests_fuzz_fuzz_form_LDADD = src/libpaybridge.a $(PB_LIBS)
 tests_fuzz_fuzz_conf_SOURCES = tests/fuzz/fuzz_conf.c
 tests_fuzz_fuzz_conf_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_conf_LDADD = src/libpaybridge.a $(PB_LIBS)
+
+tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c
+tests_fuzz_fuzz_json_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_json_LDADD = src/libpaybridge.a $(PB_LIBS)
 
 # Every fuzz_* target built, over its corpus and regression inputs, once.
 TESTS += tests/fuzz/regress.sh

@@ -57,6 +57,15 @@ bool
 itest_request(const char *method, const char *url, const char *const *headers,
     const char *body, size_t body_len, struct itest_response *out)
 {
+	return itest_request_from(NULL, method, url, headers, body, body_len, out);
+}
+
+bool
+itest_request_from(const char *source, const char *method, const char *url,
+    const char *const *headers, const char *body, size_t body_len, struct itest_response *out)
+{
+	char local[64];
+
 	struct sink b = { NULL, 0 }, h = { NULL, 0 };
 	struct curl_slist *list = NULL;
 	CURL *c;
@@ -85,6 +94,11 @@ itest_request(const char *method, const char *url, const char *const *headers,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (source != NULL) {
+		/* "host!": bind to this address, never take it for an interface name. */
+		(void)snprintf(local, sizeof(local), "host!%s", source);
+		curl_easy_setopt(c, CURLOPT_INTERFACE, local);
+	}
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_easy_cleanup(c);

@@ -31,6 +31,13 @@ const char *itest_env(const char *name);
 bool itest_request(const char *method, const char *url, const char *const *headers,
     const char *body, size_t body_len, struct itest_response *out);
 
+/*
+ * itest_request from the local address source (e.g. "127.0.0.2": every 127/8 address is
+ * the loopback on Linux), so the server sees another client; NULL is itest_request.
+ */
+bool itest_request_from(const char *source, const char *method, const char *url,
+    const char *const *headers, const char *body, size_t body_len, struct itest_response *out);
+
 /* Frees what a response holds. */
 void itest_response_free(struct itest_response *r);
 

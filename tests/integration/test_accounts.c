@@ -818,10 +818,16 @@ test_login_throttle(void)
 		CU_ASSERT_EQUAL(r.status, 200);
 		itest_response_free(&r);
 		(void)snprintf(sql, sizeof(sql),
-		    "SELECT COUNT(*) FROM login_throttle WHERE email_normalized = LOWER('%s')",
-		    email);
+		    "SELECT COUNT(*) FROM login_throttle WHERE email_normalized = LOWER('%s') "
+		    "AND client <> ''", email);
 		sql_value(sql, n, sizeof(n));
 		CU_ASSERT_STRING_EQUAL(n, "0");
+		/* The address's ceiling keeps the 6 failures, not the login that succeeded. */
+		(void)snprintf(sql, sizeof(sql),
+		    "SELECT failures FROM login_throttle WHERE email_normalized = LOWER('%s') "
+		    "AND client = ''", email);
+		sql_value(sql, n, sizeof(n));
+		CU_ASSERT_STRING_EQUAL(n, "6");
 		fail_logins(urls[i], email, 1);
 		login(urls[i], email, PASSWORD, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
@@ -839,6 +845,219 @@ test_login_throttle(void)
 		    "\npaybridge_login_throttled_total ");
 		CU_ASSERT(strstr(r.body, metrics) != NULL &&
 		    strtol(strstr(r.body, metrics) + strlen(metrics), NULL, 10) >= 3);
+		itest_response_free(&r);
+	}
+}
+
+/* login() from the local address source. */
+static void
+login_from(const char *source, const char *base, const char *email, const char *password,
+    struct itest_response *r)
+{
+	const char *hdrs[] = { "Content-Type: application/json", NULL };
+	char *b = json3("email", email, "password", password, NULL, NULL);
+	char url[512];
+
+	(void)snprintf(url, sizeof(url), "%s/v1/auth/login", base);
+	(void)itest_request_from(source, "POST", url, hdrs, b, strlen(b), r);
+	free(b);
+}
+
+/*
+ * From source, fails one login that is counted: polls (refused attempts are not counted)
+ * until the block that source is under lapses, then expects the 401.
+ */
+static void
+fail_counted_from(const char *source, const char *base, const char *email)
+{
+	long long give_up = itest_now_ms() + 30000;
+	struct itest_response r;
+
+	for (;;) {
+		login_from(source, base, email, "wrong password, again", &r);
+		if (r.status != 429 || itest_now_ms() > give_up)
+			break;
+		itest_response_free(&r);
+		itest_sleep_ms(100);
+	}
+	assert_code(&r, 401, "invalid_credentials");
+	itest_response_free(&r);
+}
+
+/* The tag paybridge logs for email (same function, same secret as the server). */
+static void
+email_tag(const char *email, char *out)
+{
+	CU_ASSERT_EQUAL_FATAL(accounts_email_tag(itest_env("PAYBRIDGE_JWT_SECRET"), email,
+	    strlen(email), out), PB_OK);
+}
+
+/* Reads the server's log (PB_RUN/paybridge.log) into a new string; NULL when unreadable. */
+static char *
+server_log(void)
+{
+	char path[1024];
+	FILE *f;
+	char *p = NULL;
+	size_t n = 0, cap = 0;
+
+	(void)snprintf(path, sizeof(path), "%s/paybridge.log", itest_env("PB_RUN"));
+	f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *q = realloc(p, cap = cap * 2 + 8192);
+
+			if (q == NULL)
+				break;
+			p = q;
+		}
+		size_t k = fread(p + n, 1, cap - n - 1, f);
+		n += k;
+		if (k == 0)
+			break;
+	}
+	(void)fclose(f);
+	if (p != NULL)
+		p[n] = '\0';
+	return p;
+}
+
+/* True once the log has a line holding both a and b (polled: lines are written by workers). */
+static bool
+log_has_line(const char *a, const char *b)
+{
+	long long give_up = itest_now_ms() + 10000;
+
+	do {
+		char *log = server_log(), *line = log;
+		bool found = false;
+
+		while (line != NULL && *line != '\0' && !found) {
+			char *end = strchr(line, '\n');
+
+			if (end != NULL)
+				*end = '\0';
+			found = strstr(line, a) != NULL && strstr(line, b) != NULL;
+			line = end != NULL ? end + 1 : NULL;
+		}
+		free(log);
+		if (found)
+			return true;
+		itest_sleep_ms(100);
+	} while (itest_now_ms() < give_up);
+	return false;
+}
+
+#define ATTACKER "127.0.0.2"
+#define OWNER "127.0.0.1"
+#define BYSTANDER "127.0.0.3"
+
+/*
+ * A guesser at one address is throttled while the owner, at another, signs in; the
+ * guesser's record outlives the owner's login; a third address is not throttled at all.
+ */
+static void
+test_login_throttle_per_client(void)
+{
+	for (size_t i = 0; i < nurls; i++) {
+		struct itest_response r;
+		struct signup s;
+		char email[128], sql[384], n[32], v[32] = "", tag[ACCOUNTS_EMAIL_TAG_LEN + 1];
+		char *log;
+		long secs;
+
+		unique_email("victim", email, sizeof(email));
+		signup(urls[i], "Victim", email, &s);
+		CU_ASSERT_EQUAL_FATAL(s.status, 201);
+
+		/* Five failures block the attacker for 1 s; two more, after each block, 4 s. */
+		for (int k = 0; k < 5; k++)
+			fail_counted_from(ATTACKER, urls[i], email);
+		fail_counted_from(ATTACKER, urls[i], email);
+		fail_counted_from(ATTACKER, urls[i], email);
+
+		/* The attacker, even with the right password, is refused. */
+		login_from(ATTACKER, urls[i], email, PASSWORD, &r);
+		assert_code(&r, 429, "too_many_requests");
+		CU_ASSERT_TRUE(itest_header(&r, "Retry-After", v, sizeof(v)));
+		secs = strtol(v, NULL, 10);
+		CU_ASSERT(secs >= 1 && secs <= 4);
+		itest_response_free(&r);
+
+		/* The owner, from another address, signs in at once, and twice. */
+		for (int k = 0; k < 2; k++) {
+			login_from(OWNER, urls[i], email, PASSWORD, &r);
+			if (r.status != 200)
+				fprintf(stderr, "%s: owner refused: %ld %.300s\n", urls[i], r.status,
+				    r.body);
+			CU_ASSERT_EQUAL(r.status, 200);
+			CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "data.access_token"));
+			itest_response_free(&r);
+		}
+		/* That did not lift the attacker's block. */
+		login_from(ATTACKER, urls[i], email, PASSWORD, &r);
+		assert_code(&r, 429, "too_many_requests");
+		itest_response_free(&r);
+		/* A third address fails like anyone's first attempt: 401, not 429. */
+		login_from(BYSTANDER, urls[i], email, "not it either", &r);
+		assert_code(&r, 401, "invalid_credentials");
+		itest_response_free(&r);
+
+		/* The records: the attacker's 7, no owner's, the ceiling 8 (7 + the bystander). */
+		(void)snprintf(sql, sizeof(sql),
+		    "SELECT CONCAT(client, '=', failures) FROM login_throttle "
+		    "WHERE email_normalized = LOWER('%s') AND client = '" ATTACKER "'", email);
+		sql_value(sql, n, sizeof(n));
+		CU_ASSERT_STRING_EQUAL(n, ATTACKER "=7");
+		(void)snprintf(sql, sizeof(sql),
+		    "SELECT COUNT(*) FROM login_throttle "
+		    "WHERE email_normalized = LOWER('%s') AND client = '" OWNER "'", email);
+		sql_value(sql, n, sizeof(n));
+		CU_ASSERT_STRING_EQUAL(n, "0");
+		(void)snprintf(sql, sizeof(sql),
+		    "SELECT failures FROM login_throttle "
+		    "WHERE email_normalized = LOWER('%s') AND client = ''", email);
+		sql_value(sql, n, sizeof(n));
+		CU_ASSERT_STRING_EQUAL(n, "8");
+
+		/* The log names the attempts by tag and client; the address is nowhere in it. */
+		email_tag(email, tag);
+		CU_ASSERT_TRUE(log_has_line("\"login failed\"", tag));
+		CU_ASSERT_TRUE(log_has_line("\"login throttled\"", tag));
+		CU_ASSERT_TRUE(log_has_line("\"repeated failed logins: blocked\"", tag));
+		CU_ASSERT_TRUE(log_has_line(tag, "\"client\":\"" ATTACKER "\""));
+		log = server_log();
+		CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+		CU_ASSERT_PTR_NULL(strstr(log, email));
+		*strchr(email, '@') = '\0';	/* nor its local part, which is unique here */
+		CU_ASSERT_PTR_NULL(strstr(log, email));
+		free(log);
+	}
+}
+
+/* A JSON body that repeats a key: 400 naming it, and nothing is looked up. */
+static void
+test_duplicate_key_refused(void)
+{
+	for (size_t i = 0; i < nurls; i++) {
+		struct itest_response r;
+		const char *msg;
+
+		post_json(urls[i], "/v1/auth/login",
+		    "{\"email\":\"a@example.com\",\"password\":\"x\",\"email\":\"b@example.com\"}",
+		    &r);
+		assert_code(&r, 400, "bad_request");
+		msg = itest_json_str(&r, "error.message");
+		CU_ASSERT(msg != NULL && strcmp(msg, "duplicate key \"email\" in the JSON body") == 0);
+		itest_response_free(&r);
+		post_json(urls[i], "/v1/users",
+		    "{\"name\":\"A\",\"email\":\"a@example.com\",\"password\":\"x\","
+		    "\"\\u006eame\":\"B\"}", &r);
+		assert_code(&r, 400, "bad_request");
+		msg = itest_json_str(&r, "error.message");
+		CU_ASSERT(msg != NULL && strcmp(msg, "duplicate key \"name\" in the JSON body") == 0);
 		itest_response_free(&r);
 	}
 }
@@ -1078,20 +1297,27 @@ app_close(struct app *app)
 
 /* Runs one login and returns how many Argon2id verifications it cost. */
 static uint64_t
-verifications_of(struct app *app, struct arena *a, const char *email, const char *pw,
-    size_t pwlen, enum pb_err want)
+verifications_from(struct app *app, struct arena *a, const char *client, const char *email,
+    const char *pw, size_t pwlen, enum pb_err want)
 {
 	struct accounts_session s;
 	uint64_t before = password_verifications();
 	int64_t retry = 0;
 	enum pb_err err;
 
-	err = accounts_login(app, a, email, pw, pwlen, &s, &retry);
+	err = accounts_login(app, a, email, pw, pwlen, client, &s, &retry);
 	if (err != want)
 		fprintf(stderr, "login of %s: %s, expected %s\n", email, pb_err_code(err),
 		    pb_err_code(want));
 	CU_ASSERT_EQUAL(err, want);
 	return password_verifications() - before;
+}
+
+static uint64_t
+verifications_of(struct app *app, struct arena *a, const char *email, const char *pw,
+    size_t pwlen, enum pb_err want)
+{
+	return verifications_from(app, a, "192.0.2.1", email, pw, pwlen, want);
 }
 
 static void
@@ -1128,7 +1354,8 @@ test_login_verification_count(void)
 
 	/* The right password: one verification, a token, and a rehash to the conf's t=2. */
 	CU_ASSERT_EQUAL(verifications_of(&app, &a, email, PASSWORD, strlen(PASSWORD), PB_OK), 1);
-	CU_ASSERT_EQUAL(accounts_login(&app, &a, email, PASSWORD, strlen(PASSWORD), &s, &retry),
+	CU_ASSERT_EQUAL(accounts_login(&app, &a, email, PASSWORD, strlen(PASSWORD), "192.0.2.1",
+	    &s, &retry),
 	    PB_OK);
 	CU_ASSERT(s.token != NULL && strlen(s.token) > 20);
 	CU_ASSERT_EQUAL(s.user.id, id);
@@ -1152,9 +1379,75 @@ test_login_verification_count(void)
 	for (int k = 0; k < 5; k++)
 		CU_ASSERT_EQUAL(verifications_of(&app, &a, ghost, "guessing", 8, PB_EAUTH), 1);
 	CU_ASSERT_EQUAL(verifications_of(&app, &a, ghost, "guessing", 8, PB_ERATE), 0);
-	CU_ASSERT_EQUAL(accounts_login(&app, &a, ghost, "guessing", 8, &s, &retry), PB_ERATE);
+	CU_ASSERT_EQUAL(accounts_login(&app, &a, ghost, "guessing", 8, "192.0.2.1", &s, &retry),
+	    PB_ERATE);
 	CU_ASSERT(retry >= 1 && retry <= ACCOUNTS_THROTTLE_CAP_S);
 
+	arena_cleanup(&a);
+	app_close(&app);
+}
+
+/*
+ * The ceiling per address: failures spread over many clients, each under its own free
+ * allowance, block the address for every client once they reach it; the owner's own
+ * successful logins do not count towards it.
+ */
+static void
+test_login_email_ceiling(void)
+{
+	const int per = ACCOUNTS_THROTTLE_FREE;	/* each client stays unblocked */
+	char email[128], hash[PASSWORD_PHC_MAX], sql[256], n[32], client[32];
+	const struct password_params *pp;
+	struct password_params params;
+	struct accounts_session s;
+	struct arena a;
+	struct app app;
+	int64_t retry = 0;
+	uint64_t id = 0;
+	int c = 0, failed = 0;
+
+	app_open(&app);
+	arena_init(&a, (size_t)4 * 1024 * 1024);
+	CU_ASSERT_EQUAL_FATAL(password_params_from_conf(&conf, &params), PB_OK);
+	pp = &params;
+	unique_email("ceiling", email, sizeof(email));
+	CU_ASSERT_EQUAL_FATAL(password_hash(pp, PASSWORD, strlen(PASSWORD), hash, sizeof(hash)),
+	    PB_OK);
+	CU_ASSERT_EQUAL_FATAL(repo_users_insert(app.db, "Ceiling", email, hash, &id), PB_OK);
+
+	/* All but the last few failures, from client after client. */
+	while (failed < ACCOUNTS_THROTTLE_EMAIL_MAX - per) {
+		(void)snprintf(client, sizeof(client), "198.51.100.%d", ++c);
+		for (int k = 0; k < per && failed < ACCOUNTS_THROTTLE_EMAIL_MAX - per; k++, failed++)
+			(void)verifications_from(&app, &a, client, email, "a guess", 7, PB_EAUTH);
+		arena_reset(&a);
+	}
+	/* The owner signs in, again and again: still not at the ceiling. */
+	for (int k = 0; k < 2 * per; k++) {
+		CU_ASSERT_EQUAL(accounts_login(&app, &a, email, PASSWORD, strlen(PASSWORD),
+		    "203.0.113.9", &s, &retry), PB_OK);
+		arena_reset(&a);
+	}
+	(void)snprintf(sql, sizeof(sql), "SELECT failures FROM login_throttle WHERE "
+	    "email_normalized = LOWER('%s') AND client = ''", email);
+	sql_value(sql, n, sizeof(n));
+	CU_ASSERT_EQUAL(strtol(n, NULL, 10), ACCOUNTS_THROTTLE_EMAIL_MAX - per);
+
+	/* The last failures reach it, from one more client... */
+	(void)snprintf(client, sizeof(client), "198.51.100.%d", ++c);
+	for (int k = 0; k < per; k++)
+		(void)verifications_from(&app, &a, client, email, "a guess", 7, PB_EAUTH);
+	/* ... and now every client is refused for the rest of the window, the owner too. */
+	CU_ASSERT_EQUAL(verifications_from(&app, &a, "198.51.100.250", email, PASSWORD,
+	    strlen(PASSWORD), PB_ERATE), 0);
+	CU_ASSERT_EQUAL(accounts_login(&app, &a, email, PASSWORD, strlen(PASSWORD),
+	    "203.0.113.9", &s, &retry), PB_ERATE);
+	CU_ASSERT(retry > ACCOUNTS_THROTTLE_EMAIL_WINDOW_S - 600 &&
+	    retry <= ACCOUNTS_THROTTLE_EMAIL_WINDOW_S);
+	/* Another address is not affected. */
+	unique_email("elsewhere", email, sizeof(email));
+	CU_ASSERT_EQUAL(verifications_from(&app, &a, "198.51.100.250", email, "a guess", 7,
+	    PB_EAUTH), 1);
 	arena_cleanup(&a);
 	app_close(&app);
 }
@@ -1178,8 +1471,8 @@ test_no_jwt_secret_refuses(void)
 	conf.jwt_secret = empty;
 	CU_ASSERT_EQUAL(accounts_ready(&app), PB_ECONFIG);
 	CU_ASSERT_EQUAL(accounts_register(&app, &a, &in, &p, &s), PB_ECONFIG);
-	CU_ASSERT_EQUAL(accounts_login(&app, &a, "n@example.com", PASSWORD, strlen(PASSWORD), &s,
-	    &retry), PB_ECONFIG);
+	CU_ASSERT_EQUAL(accounts_login(&app, &a, "n@example.com", PASSWORD, strlen(PASSWORD),
+	    "192.0.2.1", &s, &retry), PB_ECONFIG);
 	CU_ASSERT_EQUAL(accounts_authenticate(&app, &a, "a.b.c", &u), PB_ECONFIG);
 	conf.jwt_secret = saved;
 	CU_ASSERT_EQUAL(accounts_ready(&app), PB_OK);
@@ -1197,9 +1490,12 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_browser_form_post_redirects),
 	UNIT_TEST(test_login),
 	UNIT_TEST(test_login_throttle),
+	UNIT_TEST(test_login_throttle_per_client),
+	UNIT_TEST(test_duplicate_key_refused),
 	UNIT_TEST(test_tokens),
 	UNIT_TEST(test_profile_by_id),
 	UNIT_TEST(test_login_verification_count),
+	UNIT_TEST(test_login_email_ceiling),
 	UNIT_TEST(test_no_jwt_secret_refuses),
 };
 

@@ -539,13 +539,64 @@ test_migrate_round_trip(void)
 	CU_ASSERT_EQUAL(count("SELECT GET_LOCK('paybridge_migrate', 0)"), 1);
 	CU_ASSERT_EQUAL(count("SELECT RELEASE_LOCK('paybridge_migrate')"), 1);
 
-	/* Down one step, then up again. */
+	/* Down one step (the newest), then up again. */
 	OK(migrate(true, true, 0, out, sizeof(out)));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0001_init"));
-	if (migrate_embedded_count == 1)
-		CU_ASSERT_EQUAL(our_tables(), 0);
-	OK(up(0, out, sizeof(out)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0002_login_throttle_client"));
 	CU_ASSERT_EQUAL(our_tables(), 12);
+	OK(up(0, out, sizeof(out)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0002_login_throttle_client"));
+	CU_ASSERT_EQUAL(our_tables(), 12);
+	arena_reset(&arena);
+}
+
+/* The columns of login_throttle's primary key, in order ("email_normalized,client"). */
+static const char *
+throttle_key(void)
+{
+	struct db_result r;
+
+	CU_ASSERT_EQUAL_FATAL(db_query_one(db, &arena,
+	    "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) FROM information_schema."
+	    "STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'login_throttle' "
+	    "AND INDEX_NAME = 'PRIMARY'", DB_NOARGS, &r), PB_OK);
+	return db_str(&r, 0, 0) != NULL ? db_str(&r, 0, 0) : "";
+}
+
+/* 0002 keys the throttle by (address, client) and back, InnoDB either way. */
+static void
+test_migrate_throttle_client(void)
+{
+	static const char engine[] = "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'login_throttle' AND ENGINE = 'InnoDB'";
+	char err[512];
+
+	CU_ASSERT_FATAL(migrate_embedded_count >= 2);
+	CU_ASSERT_EQUAL(migrate_embedded[1].version, 2);
+	OK(migrate_down(db, migrate_embedded, migrate_embedded_count, false, 1, NULL, err,
+	    sizeof(err)));
+	CU_ASSERT_STRING_EQUAL(throttle_key(), "email_normalized");
+	/* A row of the old policy does not survive as a ceiling. */
+	OK(db_exec(db, "INSERT INTO login_throttle (email_normalized, failures) VALUES "
+	    "('old@example.com', 7)", DB_NOARGS, NULL, NULL));
+	OK(migrate_up(db, migrate_embedded, migrate_embedded_count, 0, NULL, err, sizeof(err)));
+	CU_ASSERT_STRING_EQUAL(throttle_key(), "email_normalized,client");
+	CU_ASSERT_EQUAL(count(engine), 1);
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM login_throttle"), 0);
+	/* One address, two records; the same client twice is one. */
+	OK(db_exec(db, "INSERT INTO login_throttle (email_normalized, client, failures) VALUES "
+	    "('a@example.com', '', 3), ('a@example.com', '127.0.0.2', 3)", DB_NOARGS, NULL, NULL));
+	CU_ASSERT_EQUAL(db_exec(db, "INSERT INTO login_throttle (email_normalized, client) "
+	    "VALUES ('a@example.com', '127.0.0.2')", DB_NOARGS, NULL, NULL), PB_ECONFLICT);
+	/* Down: the per-client record goes, the address's stays, keyed as before. */
+	OK(migrate_down(db, migrate_embedded, migrate_embedded_count, false, 1, NULL, err,
+	    sizeof(err)));
+	CU_ASSERT_STRING_EQUAL(throttle_key(), "email_normalized");
+	CU_ASSERT_EQUAL(count(engine), 1);
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM login_throttle WHERE "
+	    "email_normalized = 'a@example.com' AND failures = 3"), 1);
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM login_throttle"), 1);
+	OK(migrate_up(db, migrate_embedded, migrate_embedded_count, 0, NULL, err, sizeof(err)));
+	OK(db_exec(db, "DELETE FROM login_throttle", DB_NOARGS, NULL, NULL));
 	arena_reset(&arena);
 }
 
@@ -560,46 +611,51 @@ static const char m3_down[] = "DROP TABLE IF EXISTS repo_m3;";
 static void
 test_migrate_versions(void)
 {
-	struct migration set[3];
+	/* The embedded set, then two more this binary does not know. */
+	enum { E = 8 };	/* embedded migrations this test has room for */
+	struct migration set[E + 2];
 	struct migrate_status *st;
 	char err[512], out[1024];
+	const size_t k = migrate_embedded_count;
 	size_t n;
 
-	set[0] = migrate_embedded[0];
-	set[1] = (struct migration){ 2, "two", m2_up, sizeof(m2_up) - 1, m2_down,
+	CU_ASSERT_FATAL(k >= 1 && k <= E);
+	for (size_t i = 0; i < k; i++)
+		set[i] = migrate_embedded[i];
+	set[k] = (struct migration){ (unsigned)k + 1, "two", m2_up, sizeof(m2_up) - 1, m2_down,
 		sizeof(m2_down) - 1 };
-	set[2] = (struct migration){ 3, "three", m3_up, sizeof(m3_up) - 1, m3_down,
-		sizeof(m3_down) - 1 };
-	OK(migrate_up(db, set, 3, 2, NULL, err, sizeof(err)));
-	n = status(&st, set, 3);
-	CU_ASSERT_EQUAL_FATAL(n, 3);
-	CU_ASSERT_EQUAL(st[1].state, MIGRATE_APPLIED);
-	CU_ASSERT_EQUAL(st[2].state, MIGRATE_PENDING);
+	set[k + 1] = (struct migration){ (unsigned)k + 2, "three", m3_up, sizeof(m3_up) - 1,
+		m3_down, sizeof(m3_down) - 1 };
+	OK(migrate_up(db, set, k + 2, (unsigned)k + 1, NULL, err, sizeof(err)));
+	n = status(&st, set, k + 2);
+	CU_ASSERT_EQUAL_FATAL(n, k + 2);
+	CU_ASSERT_EQUAL(st[k].state, MIGRATE_APPLIED);
+	CU_ASSERT_EQUAL(st[k + 1].state, MIGRATE_PENDING);
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM repo_m2"), 2);
-	OK(migrate_up(db, set, 3, 0, NULL, err, sizeof(err)));
-	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM schema_migrations"), 3);
+	OK(migrate_up(db, set, k + 2, 0, NULL, err, sizeof(err)));
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM schema_migrations"), (int64_t)k + 2);
 
-	/* This binary (the embedded set) does not know 2 and 3: the database is newer. */
+	/* This binary (the embedded set) does not know the last two: the database is newer. */
 	CU_ASSERT_EQUAL(up(0, out, sizeof(out)), PB_ECONFLICT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "newer"));
 	n = status(&st, migrate_embedded, migrate_embedded_count);
-	CU_ASSERT_EQUAL_FATAL(n, 3);
-	CU_ASSERT_EQUAL(st[1].state, MIGRATE_UNKNOWN);
-	CU_ASSERT_STRING_EQUAL(st[2].name, "three");
+	CU_ASSERT_EQUAL_FATAL(n, k + 2);
+	CU_ASSERT_EQUAL(st[k].state, MIGRATE_UNKNOWN);
+	CU_ASSERT_STRING_EQUAL(st[k + 1].name, "three");
 	CU_ASSERT_EQUAL(migrate_down(db, migrate_embedded, migrate_embedded_count, true, 0, NULL,
 			    err, sizeof(err)), PB_ECONFLICT);
 
 	/* down N stops at N. */
-	OK(migrate_down(db, set, 3, false, 1, NULL, err, sizeof(err)));
-	n = status(&st, set, 3);
-	CU_ASSERT_EQUAL(st[0].state, MIGRATE_APPLIED);
-	CU_ASSERT_EQUAL(st[1].state, MIGRATE_PENDING);
+	OK(migrate_down(db, set, k + 2, false, (unsigned)k, NULL, err, sizeof(err)));
+	n = status(&st, set, k + 2);
+	CU_ASSERT_EQUAL(st[k - 1].state, MIGRATE_APPLIED);
+	CU_ASSERT_EQUAL(st[k].state, MIGRATE_PENDING);
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.TABLES WHERE "
 			      "TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'repo\\_m_'"), 0);
 
 	/* A badly ordered set is refused before anything runs. */
-	set[2].version = 2;
-	CU_ASSERT_EQUAL(migrate_up(db, set, 3, 0, NULL, err, sizeof(err)), PB_EINVAL);
+	set[k + 1].version = (unsigned)k;
+	CU_ASSERT_EQUAL(migrate_up(db, set, k + 2, 0, NULL, err, sizeof(err)), PB_EINVAL);
 	arena_reset(&arena);
 }
 
@@ -683,6 +739,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_lock_wait_timeout),
 	UNIT_TEST(test_server_unreachable),
 	UNIT_TEST(test_migrate_round_trip),
+	UNIT_TEST(test_migrate_throttle_client),
 	UNIT_TEST(test_migrate_versions),
 	UNIT_TEST(test_migrate_changed_checksum),
 	UNIT_TEST(test_schema_rules),

@@ -264,17 +264,136 @@ test_json_limits(void)
 	CU_ASSERT_EQUAL(P("{\"a\":\"\xc3\xa9\xf0\x9f\x98\x80\"}", 4), PB_OK);
 }
 
+/* json_parse_why on a literal; returns the error and leaves the message in why. */
+static enum pb_err
+parse_why(const char *s, size_t len, int depth, char why[JSON_WHY_MAX])
+{
+	struct json_object *o = (struct json_object *)1;
+	enum pb_err err;
+
+	memset(why, 'x', JSON_WHY_MAX);
+	err = json_parse_why(s, len, depth, &o, why, JSON_WHY_MAX);
+	if (err != PB_OK) {
+		CU_ASSERT_PTR_NULL(o);
+	}
+	json_object_put(o);
+	return err;
+}
+
+#define DUP(lit, msg) do { \
+	char why_[JSON_WHY_MAX]; \
+	CU_ASSERT_EQUAL(parse_why(lit, sizeof(lit) - 1, 16, why_), PB_EINVAL); \
+	CU_ASSERT_STRING_EQUAL(why_, msg); \
+} while (0)
+
+#define NODUP(lit) do { \
+	char why_[JSON_WHY_MAX]; \
+	CU_ASSERT_EQUAL(parse_why(lit, sizeof(lit) - 1, 16, why_), PB_OK); \
+	CU_ASSERT_STRING_EQUAL(why_, ""); \
+} while (0)
+
 static void
 test_json_duplicates(void)
 {
-	struct json_object *o = NULL;
-	static const char s[] = "{\"a\":1,\"a\":2}";
+	char why[JSON_WHY_MAX], big[300];
+	size_t n;
 
-	/* json-c keeps the last of duplicate keys; we document it rather than refuse. */
-	CU_ASSERT_EQUAL_FATAL(json_parse(s, sizeof(s) - 1, 4, &o), PB_OK);
-	CU_ASSERT_EQUAL(json_object_object_length(o), 1);
-	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(o, "a")), 2);
-	json_object_put(o);
+	DUP("{\"email\":\"a@x.co\",\"email\":\"b@x.co\"}", "duplicate key \"email\"");
+	DUP("{\"a\":1,\"b\":2,\"a\":3}", "duplicate key \"a\"");
+	DUP("{\"a\":1,\"a\":1}", "duplicate key \"a\"");		/* same value too */
+	DUP("{ \"a\" : 1 , \"a\" : [ ] }", "duplicate key \"a\"");
+	DUP("{\"\":1,\"\":2}", "duplicate key \"\"");
+	/* Nested at any depth, in objects inside arrays too. */
+	DUP("{\"o\":{\"p\":{\"q\":1,\"q\":2}}}", "duplicate key \"q\"");
+	DUP("[{\"a\":1},{\"b\":1,\"b\":2}]", "duplicate key \"b\"");
+	DUP("{\"x\":[1,[{\"k\":0,\"j\":0,\"k\":0}]]}", "duplicate key \"k\"");
+	/* The outer object repeats a key after a nested object closed cleanly. */
+	DUP("{\"a\":{\"a\":1},\"b\":2,\"a\":3}", "duplicate key \"a\"");
+	/* Compared decoded: escapes of the same characters are the same key. */
+	DUP("{\"a\":1,\"\\u0061\":2}", "duplicate key \"a\"");
+	DUP("{\"\\u00e9\":1,\"\xc3\xa9\":2}", "duplicate key \"\xc3\xa9\"");
+	DUP("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", "duplicate key \"\xf0\x9f\x98\x80\"");
+	DUP("{\"a/b\":1,\"a\\/b\":2}", "duplicate key \"a/b\"");
+	DUP("{\"\\n\":1,\"\\u000a\":2}", "duplicate key \"\\n\"");	/* echoed escaped */
+	DUP("{\"q\\\"\":1,\"q\\u0022\":2}", "duplicate key \"q\\\"\"");
+	/* json-c keeps names as C strings: it would merge these two, so they are refused. */
+	DUP("{\"a\\u0000b\":1,\"a\":2}", "duplicate key \"a\"");
+
+	/* The same key in different objects, or as a value, is fine. */
+	NODUP("{\"a\":{\"a\":{\"a\":1}}}");
+	NODUP("[{\"a\":1},{\"a\":2},{\"a\":3}]");
+	NODUP("{\"l\":[{\"id\":1,\"v\":2},{\"id\":2,\"v\":3}],\"id\":0}");
+	NODUP("{\"a\":\"a\",\"b\":\"a\"}");
+	NODUP("{\"a\":1,\"A\":2,\"a \":3,\"\\u0062\":4,\"ab\":5,\"\":6}");
+	NODUP("{\"\\u00e9\":1,\"e\\u0301\":2}");	/* not normalised: two keys */
+	NODUP("{}");
+	NODUP("[]");
+	NODUP("{\"a\":{},\"b\":{}}");
+
+	/* Other refusals say nothing more. */
+	CU_ASSERT_EQUAL(parse_why("{\"a\":1,}", 8, 16, why), PB_EINVAL);
+	CU_ASSERT_STRING_EQUAL(why, "");
+	CU_ASSERT_EQUAL(parse_why("{\"a\":{\"b\":1}}", 13, 2, why), PB_EINVAL);
+	CU_ASSERT_STRING_EQUAL(why, "");
+	/* A long key is echoed cut to 64 bytes, at a character boundary, with "..." after. */
+	n = 0;
+	big[n++] = '{';
+	for (int r = 0; r < 2; r++) {
+		if (r > 0)
+			big[n++] = ',';
+		big[n++] = '"';
+		big[n++] = 'k';
+		for (int i = 0; i < 40; i++) {
+			big[n++] = '\xc3';	/* 40 times U+00E9: 81 bytes with the 'k' */
+			big[n++] = '\xa9';
+		}
+		big[n++] = '"';
+		big[n++] = ':';
+		big[n++] = '0';
+	}
+	big[n++] = '}';
+	CU_ASSERT_EQUAL(parse_why(big, n, 16, why), PB_EINVAL);
+	CU_ASSERT_EQUAL(strncmp(why, "duplicate key \"k\xc3\xa9", 18), 0);
+	/* "k" and 31 whole characters are 63 bytes: the 32nd would cross byte 64. */
+	CU_ASSERT_EQUAL(strlen(why), strlen("duplicate key \"\"...") + 63);
+	CU_ASSERT_STRING_EQUAL(why + strlen(why) - 5, "\xa9\"...");
+	CU_ASSERT(utf8_valid(why, strlen(why)));
+	/* A small buffer gets nothing rather than a cut message; NULL is allowed. */
+	{
+		struct json_object *o = NULL;
+		static const char s[] = "{\"a\":1,\"a\":2}";
+		char tiny[8] = "zzzzzzz";
+
+		CU_ASSERT_EQUAL(json_parse_why(s, sizeof(s) - 1, 4, &o, tiny, sizeof(tiny)),
+		    PB_EINVAL);
+		CU_ASSERT_STRING_EQUAL(tiny, "");
+		CU_ASSERT_EQUAL(json_parse_why(s, sizeof(s) - 1, 4, &o, NULL, 0), PB_EINVAL);
+		CU_ASSERT_EQUAL(json_parse(s, sizeof(s) - 1, 4, &o), PB_EINVAL);
+		CU_ASSERT_PTR_NULL(o);
+	}
+}
+
+/* Many keys: sorted per object, so a big object costs n log n, and all are compared. */
+static void
+test_json_duplicates_many(void)
+{
+	enum { N = 20000 };
+	struct buf b;
+	char why[JSON_WHY_MAX];
+
+	buf_init(&b, 1 << 20);
+	CU_ASSERT_EQUAL_FATAL(buf_appendc(&b, '{'), PB_OK);
+	for (int i = 0; i < N; i++)
+		CU_ASSERT_EQUAL_FATAL(buf_appendf(&b, "%s\"k%d\":[{\"k%d\":%d}]", i > 0 ? "," : "",
+		    i, i, i), PB_OK);
+	CU_ASSERT_EQUAL_FATAL(buf_appendc(&b, '}'), PB_OK);
+	CU_ASSERT_EQUAL(parse_why(buf_cstr(&b), b.len, 8, why), PB_OK);
+	/* The same with the first key again at the very end. */
+	b.len--;
+	CU_ASSERT_EQUAL_FATAL(buf_appends(&b, ",\"k0\":1}"), PB_OK);
+	CU_ASSERT_EQUAL(parse_why(buf_cstr(&b), b.len, 8, why), PB_EINVAL);
+	CU_ASSERT_STRING_EQUAL(why, "duplicate key \"k0\"");
+	buf_free(&b);
 }
 
 static void
@@ -731,6 +850,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_arena_defer),
 	UNIT_TEST(test_json_limits),
 	UNIT_TEST(test_json_duplicates),
+	UNIT_TEST(test_json_duplicates_many),
 	UNIT_TEST(test_json_strict),
 	UNIT_TEST(test_utf8),
 	UNIT_TEST(test_json_helpers),
