@@ -20,7 +20,11 @@
 # Environment: APACHE2 (the binary, default apache2), PB_APACHE_MODULES (module directory,
 # default /usr/lib/apache2/modules), PB_START_TIMEOUT (seconds, default 10), PB_AUTH_RATE
 # and PB_AUTH_BURST (the login/signup limit per client address, requests a second and
-# burst; default as deployed, 10 and 20).
+# burst; default as deployed, 10 and 20), PB_APACHE_REUSE (on or off: whether Apache keeps
+# and reuses its FastCGI connections to paybridge, ProxySet enablereuse; default as
+# deployed, the site config's value, off), PB_APACHE_TIMEOUT (seconds Apache waits for
+# paybridge, ProxySet timeout; default as deployed, 35: lower it below paybridge's
+# request_timeout to make Apache answer 504 itself).
 
 # shellcheck source=daemon.sh
 . "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
@@ -40,6 +44,13 @@ apache_render() {
 		echo "apache.sh: PB_AUTH_RATE and PB_AUTH_BURST must be whole numbers (rate >= 1)" >&2
 		return 2
 	fi
+	# Unset, these keep the site config's own values.
+	local reuse=${PB_APACHE_REUSE:-} timeout=${PB_APACHE_TIMEOUT:-}
+	if [[ ! "$reuse" =~ ^(on|off)?$ ]] || [[ ! "$timeout" =~ ^([1-9][0-9]*)?$ ]]; then
+		echo "apache.sh: PB_APACHE_REUSE must be on or off, PB_APACHE_TIMEOUT a whole" \
+		    "number of seconds (>= 1)" >&2
+		return 2
+	fi
 	local e_socket e_www
 	site="$pb_apache_root/etc/apache/paybridge.conf"
 	mods=${PB_APACHE_MODULES:-/usr/lib/apache2/modules}
@@ -50,11 +61,14 @@ apache_render() {
 	    -e "s|/usr/share/paybridge/www|$e_www|g" \
 	    -e "s|deprecatevar:ip.paybridge_auth=10/1,|deprecatevar:ip.paybridge_auth=$rate/1,|" \
 	    -e "s|SecRule IP:PAYBRIDGE_AUTH \"@gt 20\"|SecRule IP:PAYBRIDGE_AUTH \"@gt $burst\"|" \
+	    -e "${reuse:+/^[[:space:]]*ProxySet /s| enablereuse=[a-z]*| enablereuse=$reuse|}" \
+	    -e "${timeout:+/^[[:space:]]*ProxySet /s| timeout=[0-9]*| timeout=$timeout|}" \
 	    "$site" >"$rundir/paybridge.conf" || return 1
 	# If the deployment file drifts from the tokens above, fail here rather than run a
 	# configuration that is not the one under test.
 	for want in "<VirtualHost 127.0.0.1:$port>" "unix:$socket|" "DocumentRoot $www" \
-	    "paybridge_auth=$rate/1," "IP:PAYBRIDGE_AUTH \"@gt $burst\""; do
+	    "paybridge_auth=$rate/1," "IP:PAYBRIDGE_AUTH \"@gt $burst\"" \
+	    ${reuse:+"enablereuse=$reuse "} ${timeout:+" timeout=$timeout"}; do
 		if ! grep -qF -- "$want" "$rundir/paybridge.conf"; then
 			echo "apache.sh: rendering $site did not produce '$want'" >&2
 			return 1

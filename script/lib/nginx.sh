@@ -21,7 +21,11 @@
 # below paybridge's workers, see the site config), PB_START_TIMEOUT (seconds, default 10),
 # PB_AUTH_RATE and PB_AUTH_BURST (the login/signup limit per client address, requests a
 # second and burst; default as deployed, 10 and 20: raise them for tests that sign up
-# many users quickly, keep them to test the limit itself).
+# many users quickly, keep them to test the limit itself), PB_NGINX_KEEPALIVE (the
+# upstream's `keepalive`: idle connections to paybridge kept per nginx worker process;
+# default as deployed, the site config's value, 4), PB_NGINX_READ_TIMEOUT (seconds nginx
+# waits for paybridge's answer, fastcgi_read_timeout; default as deployed, 35: lower it
+# below paybridge's request_timeout to make nginx answer 504 itself).
 
 # shellcheck source=daemon.sh
 . "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
@@ -63,6 +67,14 @@ nginx_render() {
 		echo "nginx.sh: PB_AUTH_RATE and PB_AUTH_BURST must be whole numbers (rate >= 1)" >&2
 		return 2
 	fi
+	# Unset, these keep the site config's own values.
+	local keepalive=${PB_NGINX_KEEPALIVE:-} read_timeout=${PB_NGINX_READ_TIMEOUT:-}
+	local number='^([1-9][0-9]*)?$'
+	if [[ ! "$keepalive" =~ $number ]] || [[ ! "$read_timeout" =~ $number ]]; then
+		echo "nginx.sh: PB_NGINX_KEEPALIVE and PB_NGINX_READ_TIMEOUT must be whole" \
+		    "numbers >= 1" >&2
+		return 2
+	fi
 	local e_rundir e_socket e_www
 	site="$pb_nginx_root/etc/nginx/paybridge.conf"
 	e_rundir=$(pb_sed_escape "$rundir")
@@ -84,12 +96,16 @@ nginx_render() {
 	    -e "s|^\([[:space:]]*\)include snippets/paybridge-nchan\.conf;|\1$nchan_line|" \
 	    -e "s|zone=paybridge_auth:10m rate=10r/s;|zone=paybridge_auth:10m rate=${rate}r/s;|" \
 	    -e "s|zone=paybridge_auth burst=20 nodelay;|zone=paybridge_auth burst=$burst nodelay;|" \
+	    -e "${keepalive:+s|^\([[:space:]]*\)keepalive [0-9]*;|\1keepalive $keepalive;|}" \
+	    -e "${read_timeout:+s|fastcgi_read_timeout [0-9]*s;|fastcgi_read_timeout ${read_timeout}s;|}" \
 	    "$site" >"$rundir/paybridge.conf" || return 1
 	# If the deployment file drifts from the tokens above, fail here rather than run a
 	# configuration that is not the one under test.
 	local want
 	for want in "listen 127.0.0.1:$port;" "server unix:$socket;" "root $www;" \
-	    "$rundir/paybridge.access.log" "rate=${rate}r/s;" "burst=$burst nodelay;"; do
+	    "$rundir/paybridge.access.log" "rate=${rate}r/s;" "burst=$burst nodelay;" \
+	    ${keepalive:+"keepalive $keepalive;"} \
+	    ${read_timeout:+"fastcgi_read_timeout ${read_timeout}s;"}; do
 		if ! grep -qF -- "$want" "$rundir/paybridge.conf"; then
 			echo "nginx.sh: rendering $site did not produce '$want'" >&2
 			return 1
