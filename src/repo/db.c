@@ -72,6 +72,7 @@ struct db {
 	const struct db_seats *seats;	/* NULL: no seat limit */
 	bool seated;			/* holding a seat (a statement, or the transaction) */
 	int64_t deadline_us;		/* db_set_deadline(), 0: none */
+	int64_t ping_until_us;		/* inside db_ping: its bound, 0 otherwise */
 
 	struct stmt *stmts;	/* distinct texts */
 	size_t nstmts, capstmts;
@@ -308,14 +309,26 @@ connect_db(struct db *db)
 {
 	char setup[256];
 	my_bool off = 0;
-	unsigned proto, infile = 0;
+	unsigned proto, infile = 0, connect_timeout;
 	unsigned long flags = CLIENT_FOUND_ROWS;
+	int64_t until;
 	const char *host, *sock, *where;
 	int64_t now;
 	int n;
 
 	if (db->my != NULL)
 		return PB_OK;
+	/* Whole seconds: the earliest of the connect timeout, a ping's bound, the deadline. */
+	until = db->ping_until_us != 0 ? db->ping_until_us : db->deadline_us;
+	connect_timeout = db->connect_timeout;
+	if (until != 0) {
+		int64_t left_s = (until - time_mono_us() + 999999) / 1000000;
+
+		if (left_s < 1)
+			left_s = 1;
+		if (left_s < (int64_t)connect_timeout)
+			connect_timeout = (unsigned)left_s;
+	}
 	db->my = mysql_init(NULL);
 	if (db->my == NULL)
 		return PB_ENOMEM;
@@ -331,7 +344,7 @@ connect_db(struct db *db)
 		where = db->host;
 	}
 	if (mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &db->connect_timeout) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) != 0 ||
 	    mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &db->read_timeout) != 0 ||
 	    mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &db->write_timeout) != 0 ||
 	    /* For db_ping's bounded ping; blocking calls work as before on such a handle. */
@@ -579,6 +592,7 @@ db_ping(struct db *db, int64_t timeout_ms)
 	rc = seat_take(db);
 	if (rc != PB_OK)
 		return rc;
+	db->ping_until_us = deadline;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = ensure_connected(db);
 		if (rc != PB_OK) {
@@ -600,6 +614,7 @@ db_ping(struct db *db, int64_t timeout_ms)
 			break;
 		}
 	}
+	db->ping_until_us = 0;
 	seat_give(db);
 	return rc;
 }

@@ -30,6 +30,7 @@
 /* Headroom over the body limit for everything else a request allocates. */
 #define ARENA_OVERHEAD (4 * 1024 * 1024)
 #define ACCEPT_ERRORS_MAX 100
+#define DRAIN_MAX (2 * 1024 * 1024)	/* unread body read past before a kept connection is reused */
 
 static ssize_t
 fcgi_read(void *ctx, char *p, size_t n)
@@ -43,6 +44,29 @@ fcgi_read(void *ctx, char *p, size_t n)
 	if (got < 0 || FCGX_GetError(fr->in) != 0)
 		return -1;
 	return got;
+}
+
+/*
+ * Reads what is left of the request body. A request answered without reading its body (a
+ * 404, a shed POST) leaves stdin records on a kept connection, and libfcgi would read the
+ * next request from inside them. Past a bound, the connection is closed instead.
+ */
+static void
+drain_body(FCGX_Request *fr)
+{
+	char sink[8192];
+	size_t left = DRAIN_MAX;
+	int got;
+
+	if (fr->in == NULL || !fr->keepConnection)
+		return;
+	while ((got = FCGX_GetStr(sink, (int)sizeof(sink), fr->in)) > 0) {
+		if ((size_t)got >= left) {
+			fr->keepConnection = 0;
+			return;
+		}
+		left -= (size_t)got;
+	}
 }
 
 static void
@@ -265,6 +289,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 		errors = 0;
 		atomic_store(&sb->busy_since_us, time_mono_us());
 		serve(&app, &fr, &arena);
+		drain_body(&fr);
 		FCGX_Finish_r(&fr);
 		arena_reset(&arena);
 		atomic_store(&sb->busy_since_us, 0);

@@ -415,6 +415,13 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    "listen: must be unix:/absolute/path, host:port or fd:0");
 		return PB_ECONFIG;
 	}
+	if (c->db_read_timeout >= c->request_timeout || c->db_write_timeout >= c->request_timeout) {
+		(void)snprintf(err, errlen,
+		    "db_read_timeout and db_write_timeout: must be below request_timeout (%lld s), "
+		    "or a stalled database gets workers killed instead of answered",
+		    c->request_timeout);
+		return PB_ECONFIG;
+	}
 	if (c->workers > 1 && c->db_reserve_workers >= c->workers) {
 		(void)snprintf(err, errlen,
 		    "db_reserve_workers: must be below workers (%lld), or the pool could not reach "

@@ -7,6 +7,11 @@
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 export PB_NGINX_WORKERS=4 PB_NGINX_KEEPALIVE=8 PB_APACHE_REUSE=on
+# The database timeouts are the defaults (read 3 s, connect 2 s): request_timeout must
+# stay above them.
 export PB_CONF_EXTRA="workers = 4
-queue_timeout_ms = 1000"
+queue_timeout_ms = 1000
+request_timeout = 10
+db_read_timeout = 3
+db_write_timeout = 3"
 exec "$top/tests/integration/run.sh" "${1:?BUILDDIR}" tests/integration/test_pressure

@@ -200,7 +200,7 @@ test_shed_when_queued_too_long(void)
 {
 	for (size_t i = 0; i < nurls; i++) {
 		struct signup_call s = { .base = urls[i] };
-		long long shed = itest_metric(urls[i], "paybridge_requests_shed_total");
+		long long shed = itest_metric(urls[i], "paybridge_requests_shed_total"), after;
 		char email[128], sql[256], count[32] = "";
 		char retry[32];
 		const char *code;
@@ -226,7 +226,9 @@ test_shed_when_queued_too_long(void)
 		    "SELECT COUNT(*) FROM users WHERE email_normalized = '%s'", email);
 		CU_ASSERT_EQUAL(itest_sql(sql, count, sizeof(count)), 0);
 		CU_ASSERT_STRING_EQUAL(count, "0");
-		CU_ASSERT_EQUAL(itest_metric(urls[i], "paybridge_requests_shed_total"), shed + 1);
+		/* The emulator's webhook deliveries queued behind the freeze too. */
+		after = itest_metric(urls[i], "paybridge_requests_shed_total");
+		CU_ASSERT(after >= shed + 1);
 
 		/* The same signup, not queued, goes through. */
 		s.r = (struct itest_response){ 0 };
@@ -271,8 +273,9 @@ probe_run(void *arg)
 			p->unavailable++;
 		else
 			p->other++;
-		if (r.status != 200 && r.status != 503)
-			fprintf(stderr, "%s: answered %ld: %.200s\n", p->url, r.status, r.body);
+		if ((r.status != 200 && r.status != 503) || (p->token == NULL && took > 0.5))
+			fprintf(stderr, "%s: answered %ld in %.3f s: %.200s\n", p->url, r.status,
+			    took, r.body);
 		itest_response_free(&r);
 		if (p->token == NULL)
 			itest_sleep_ms(20);	/* a prober, not load */
