@@ -22,7 +22,7 @@
 # and PB_AUTH_BURST (the login/signup limit per client address, requests a second and
 # burst; default as deployed, 10 and 20), PB_APACHE_REUSE (on or off: whether Apache keeps
 # and reuses its FastCGI connections to paybridge, ProxySet enablereuse; default as
-# deployed, the site config's value, off), PB_APACHE_TIMEOUT (seconds Apache waits for
+# deployed, the site config's value, on), PB_APACHE_TIMEOUT (seconds Apache waits for
 # paybridge, ProxySet timeout; default as deployed, 35: lower it below paybridge's
 # request_timeout to make Apache answer 504 itself).
 

@@ -17,8 +17,8 @@
 # is installed, starts nginx and waits until the port answers. stop stops it and waits.
 #
 # Environment: NGINX (the binary, default nginx), PB_NGINX_NCHAN (auto, 0 or 1; default
-# auto), PB_NGINX_WORKERS (nginx worker processes, default 1: keep keepalive x workers
-# below paybridge's workers, see the site config), PB_START_TIMEOUT (seconds, default 10),
+# auto), PB_NGINX_WORKERS (nginx worker processes, default 1; any number is safe, see
+# the site config), PB_START_TIMEOUT (seconds, default 10),
 # PB_AUTH_RATE and PB_AUTH_BURST (the login/signup limit per client address, requests a
 # second and burst; default as deployed, 10 and 20: raise them for tests that sign up
 # many users quickly, keep them to test the limit itself), PB_NGINX_KEEPALIVE (the

@@ -22,9 +22,44 @@ in_use(void)
 }
 
 /*
+ * The ages (microseconds) of the oldest and of the youngest seat other workers hold; 0
+ * for both when they hold none.
+ */
+static void
+ages(const struct seats *s, int64_t *oldest, int64_t *youngest)
+{
+	size_t used = scoreboard_used();
+	int64_t first = 0, last = 0, now = time_mono_us();
+
+	for (size_t i = 0; i < used; i++) {
+		int64_t since = atomic_load(&scoreboard_slot(i)->db_since_us);
+
+		if (i == s->slot || since == 0)
+			continue;
+		if (first == 0 || since < first)
+			first = since;
+		if (since > last)
+			last = since;
+	}
+	*oldest = first == 0 ? 0 : now - first;
+	*youngest = last == 0 ? 0 : now - last;
+}
+
+static int64_t
+oldest_seat(const void *ctx)
+{
+	int64_t oldest, youngest;
+
+	ages(ctx, &oldest, &youngest);
+	return oldest;
+}
+
+/*
  * Claim first, then count: of two workers racing for the last seat, the later count sees
  * both claims (sequentially consistent atomics), so at most one keeps it; both may
- * withdraw, and then both retry.
+ * withdraw, and then both retry. A worker waits for a seat while the database keeps up;
+ * when even the youngest seat has been held longer than a whole wait, it is not keeping
+ * up, and waiting would only hold this worker (and the healthz behind it) for nothing.
  */
 static enum pb_err
 take(void *ctx, int64_t wait_until_us)
@@ -33,13 +68,14 @@ take(void *ctx, int64_t wait_until_us)
 	atomic_int_least64_t *mine = &scoreboard_slot(s->slot)->db_since_us;
 
 	for (;;) {
-		int64_t now = time_mono_us();
+		int64_t now = time_mono_us(), oldest, youngest;
 
 		atomic_store(mine, now);
 		if (in_use() <= s->cap)
 			return PB_OK;
 		atomic_store(mine, 0);
-		if (now >= wait_until_us) {
+		ages(s, &oldest, &youngest);
+		if (now >= wait_until_us || youngest > s->db.wait_us) {
 			metrics_add(METRIC_DB_SEAT_REFUSED, 1);
 			return PB_EBUSY;
 		}
@@ -53,22 +89,6 @@ give(void *ctx)
 	struct seats *s = ctx;
 
 	atomic_store(&scoreboard_slot(s->slot)->db_since_us, 0);
-}
-
-static int64_t
-oldest_seat(const void *ctx)
-{
-	const struct seats *s = ctx;
-	size_t used = scoreboard_used();
-	int64_t oldest = 0, now = time_mono_us();
-
-	for (size_t i = 0; i < used; i++) {
-		int64_t since = atomic_load(&scoreboard_slot(i)->db_since_us);
-
-		if (i != s->slot && since != 0 && (oldest == 0 || since < oldest))
-			oldest = since;
-	}
-	return oldest == 0 ? 0 : now - oldest;
 }
 
 void

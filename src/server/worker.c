@@ -230,7 +230,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 	struct app app;
 	struct seats seats;
 	uint64_t served = 0;
-	struct sockaddr_storage sa;
+	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
 	socklen_t salen = sizeof(sa);
 	int errors = 0, rc, fd;
 	bool turn = false, tcp;

@@ -64,7 +64,7 @@ static const struct conf_key keys[] = {
 	I(db_read_timeout, "3", 1, 3600),
 	I(db_write_timeout, "3", 1, 3600),
 	I(db_reserve_workers, "1", 0, 1023),
-	I(db_seat_wait_ms, "50", 0, 60000),
+	I(db_seat_wait_ms, "100", 0, 60000),
 	I(readyz_timeout_ms, "1000", 100, 60000),
 	{ "stripe_api_base", CT_URL, offsetof(struct conf, stripe_api_base),
 	    "https://api.stripe.com", 0, 0 },
