@@ -375,3 +375,19 @@ itest_pool_settled(const char *base, long timeout_ms)
 	fprintf(stderr, "the pool did not settle within %ld ms\n", timeout_ms);
 	return false;
 }
+
+int
+itest_main(const char *suite, const struct unit_test *tests, size_t n, const char **urls,
+    size_t max, size_t *nurls, int argc, char *argv[])
+{
+	int rc = 2;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	*nurls = itest_base_urls(urls, max);
+	if (*nurls == 0)
+		fprintf(stderr, "PB_TEST_URLS names no server\n");
+	else
+		rc = unit_main_only(suite, tests, n, argv + 1, (size_t)(argc - 1));
+	curl_global_cleanup();
+	return rc;
+}

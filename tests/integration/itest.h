@@ -12,6 +12,8 @@
 
 #include <json-c/json.h>
 
+#include "../unit/unit.h"
+
 struct itest_response {
 	long status;
 	char *body;		/* NUL-terminated, owned */
@@ -78,6 +80,15 @@ bool itest_emulator(const char *method, const char *path, const char *json,
 
 /* The base URLs the runner gave in PB_TEST_URLS (space-separated), e.g. nginx and Apache. */
 size_t itest_base_urls(const char **urls, size_t max);
+
+/*
+ * The main() of an integration test program: initialises libcurl, fills urls (at most
+ * max, the count in *nurls) from PB_TEST_URLS, and runs tests[0..n) as suite, or only
+ * those named on the command line. Returns the exit status: 2 when PB_TEST_URLS names no
+ * server, else unit_main_only()'s.
+ */
+int itest_main(const char *suite, const struct unit_test *tests, size_t n, const char **urls,
+    size_t max, size_t *nurls, int argc, char *argv[]);
 
 /*
  * Returns the value of one series of base's /metrics, named as rendered with its labels

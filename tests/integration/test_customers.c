@@ -19,7 +19,8 @@
 
 #define BUDGET_MS 2000
 
-static const char *base;	/* nginx */
+static const char *urls[4];	/* only urls[0], nginx, is used */
+static size_t nurls;
 static int serial;
 
 struct signup {
@@ -50,7 +51,7 @@ do_signup(const char *name, const char *email, struct signup *s)
 	json_object_object_add(body, "name", json_object_new_string(name));
 	json_object_object_add(body, "email", json_object_new_string(email));
 	json_object_object_add(body, "password", json_object_new_string("correct horse battery"));
-	(void)snprintf(url, sizeof(url), "%s/v1/users", base);
+	(void)snprintf(url, sizeof(url), "%s/v1/users", urls[0]);
 	v = json_object_to_json_string(body);
 	(void)itest_request("POST", url, hdrs, v, strlen(v), &r);
 	json_object_put(body);
@@ -195,7 +196,7 @@ test_stripe_down_for_5s(void)
 	CU_ASSERT_TRUE(wait_customer(s.user_id, 5000, id, sizeof(id)));
 	CU_ASSERT(itest_now_ms() - cleared <= 5000);
 	CU_ASSERT_EQUAL(customers_for(s.user_id, NULL, 0), 1);
-	(void)snprintf(url, sizeof(url), "%s/v1/users/me", base);
+	(void)snprintf(url, sizeof(url), "%s/v1/users/me", urls[0]);
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s.token);
 	(void)itest_request("GET", url, hdrs, NULL, 0, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
@@ -371,7 +372,8 @@ lazy_call(void *arg)
 	char url[256];
 	const char *id;
 
-	(void)snprintf(url, sizeof(url), "%s/v1/test/users/%lld/customer", base, l->user_id);
+	(void)snprintf(url, sizeof(url), "%s/v1/test/users/%lld/customer", urls[0],
+	    l->user_id);
 	(void)itest_request("POST", url, NULL, NULL, 0, &r);
 	l->status = r.status;
 	id = itest_json_str(&r, "data.stripeCustomerId");
@@ -428,15 +430,6 @@ static const struct unit_test tests[] = {
 int
 main(int argc, char *argv[])
 {
-	const char *urls[4];
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (itest_base_urls(urls, 4) == 0)
-		return 2;
-	base = urls[0];
-	rc = unit_main_only("customers", tests, sizeof(tests) / sizeof(tests[0]), argv + 1,
-	    (size_t)(argc - 1));
-	curl_global_cleanup();
-	return rc;
+	return itest_main("customers", tests, sizeof(tests) / sizeof(tests[0]), urls, 4, &nurls,
+	    argc, argv);
 }

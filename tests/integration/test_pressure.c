@@ -240,12 +240,15 @@ test_shed_when_queued_too_long(void)
 
 /* ---- a frozen database under load ---- */
 
+#define PROBES_KEPT 1000
+
 struct prober {
 	const char *url;
 	const char *token;	/* Authorization for the load, or NULL */
 	volatile int stop;
 	int total, ok, unavailable, other;	/* 200, 503, anything else */
 	double max_s;
+	int ms[PROBES_KEPT];	/* each request's time, for the record */
 };
 
 static void *
@@ -266,6 +269,8 @@ probe_run(void *arg)
 		took = (double)(itest_now_ms() - t0) / 1000.0;
 		if (took > p->max_s)
 			p->max_s = took;
+		if (p->total < PROBES_KEPT)
+			p->ms[p->total] = (int)(took * 1000);
 		p->total++;
 		if (r.status == 200)
 			p->ok++;
@@ -378,8 +383,11 @@ test_database_frozen_under_load(void)
 			CU_ASSERT(load[k].ok > 0);
 			CU_ASSERT(load[k].max_s < 8.0);
 		}
-		fprintf(stderr, "%s: healthz: %d probes, %d ok, slowest %.3f s\n", urls[i],
+		fprintf(stderr, "%s: healthz: %d probes, %d ok, slowest %.3f s; each (ms):", urls[i],
 		    hp.total, hp.ok, hp.max_s);
+		for (int k = 0; k < hp.total && k < PROBES_KEPT; k++)
+			fprintf(stderr, " %d", hp.ms[k]);
+		fprintf(stderr, "\n");
 		CU_ASSERT_EQUAL(hp.ok, hp.total);
 		CU_ASSERT(hp.total > 50);
 		CU_ASSERT(hp.max_s < 1.5);
@@ -404,16 +412,6 @@ static const struct unit_test tests[] = {
 int
 main(int argc, char *argv[])
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	nurls = itest_base_urls(urls, MAX_URLS);
-	if (nurls == 0) {
-		fprintf(stderr, "PB_TEST_URLS names no server\n");
-		return 2;
-	}
-	rc = unit_main_only("pressure", tests, sizeof(tests) / sizeof(tests[0]), argv + 1,
-	    (size_t)(argc - 1));
-	curl_global_cleanup();
-	return rc;
+	return itest_main("pressure", tests, sizeof(tests) / sizeof(tests[0]), urls, MAX_URLS, &nurls,
+	    argc, argv);
 }

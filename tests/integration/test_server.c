@@ -498,16 +498,6 @@ static const struct unit_test tests[] = {
 int
 main(int argc, char *argv[])
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	nurls = itest_base_urls(urls, MAX_URLS);
-	if (nurls == 0) {
-		fprintf(stderr, "PB_TEST_URLS names no server\n");
-		return 2;
-	}
-	rc = unit_main_only("server", tests, sizeof(tests) / sizeof(tests[0]), argv + 1,
-	    (size_t)(argc - 1));
-	curl_global_cleanup();
-	return rc;
+	return itest_main("server", tests, sizeof(tests) / sizeof(tests[0]), urls, MAX_URLS, &nurls,
+	    argc, argv);
 }
