@@ -4,11 +4,12 @@
 #include <fcgiapp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "handlers/dispatch.h"
 #include "http/request.h"
@@ -149,63 +150,119 @@ enum work {
 };
 
 /*
- * Waits until there is work: the kept-open connection has a request, the master hands
- * one out, or the listening socket has a connection. When both of the last two are
- * ready, they take turns (*turn), so neither queue starves. Stop signals are delivered
- * only here (ppoll unblocks them for the wait), never while libfcgi reads or writes, so
- * a stop cannot cut a request short.
+ * What a worker waits on, in one epoll set: the listening socket and the hand-off socket,
+ * which every worker shares, registered with EPOLLEXCLUSIVE so that a connection wakes one
+ * idle worker rather than all of them; and the connection it keeps open, if any.
+ */
+struct waiter {
+	int ep;
+	int listen_fd;
+	int hand;
+	bool tcp;	/* TCP_NODELAY for accepted connections */
+	bool turn;	/* when both shared sockets are ready, which goes first */
+};
+
+static enum pb_err
+waiter_open(struct waiter *w, int listen_fd, int hand)
+{
+	struct epoll_event l = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
+	struct epoll_event h = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = hand };
+	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
+	socklen_t salen = sizeof(sa);
+
+	*w = (struct waiter){ .listen_fd = listen_fd, .hand = hand };
+	w->tcp = getsockname(listen_fd, (struct sockaddr *)&sa, &salen) == 0 &&
+	    (sa.ss_family == AF_INET || sa.ss_family == AF_INET6);
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->ep < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, listen_fd, &l) != 0 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, hand, &h) != 0) {
+		log_warn("worker: epoll");
+		if (w->ep >= 0)
+			close(w->ep);
+		return PB_ESYSTEM;
+	}
+	return PB_OK;
+}
+
+/*
+ * Stops watching the kept connection fd before it is handed away. Closing alone would not
+ * do: the descriptor stays registered while the master holds the same open file, and its
+ * events would then be reported under a number this worker may reuse.
+ */
+static void
+waiter_forget(const struct waiter *w, int fd)
+{
+	(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/*
+ * Waits until there is work: the kept-open connection has a request (or was closed), the
+ * master hands one out, or the listening socket has a connection. When both shared
+ * sockets are ready they take turns, so neither queue starves. Stop signals are delivered
+ * only here (epoll_pwait unblocks them for the wait), never while libfcgi reads or writes,
+ * so a stop cannot cut a request short.
  */
 static enum work
-wait_for_work(int kept, int hand, int listen_fd, bool *turn)
+wait_for_work(struct waiter *w, int kept)
 {
-	struct pollfd p[3] = {
-		{ .fd = hand, .events = POLLIN },
-		{ .fd = listen_fd, .events = POLLIN },
-		{ .fd = kept, .events = POLLIN },	/* ignored by poll when -1 */
-	};
+	struct epoll_event ev[3];
 	sigset_t open;
 	bool handoff, fresh;
+	int n;
 
 	sigemptyset(&open);
 	while (!child_stop) {
-		if (ppoll(p, 3, NULL, &open) < 0) {
+		n = epoll_pwait(w->ep, ev, 3, -1, &open);
+		if (n < 0) {
 			if (errno != EINTR)
 				return WORK_STOP;
 			continue;
 		}
-		if (p[2].revents != 0)
-			return WORK_KEPT;	/* a request, or the web server closed it */
-		handoff = (p[0].revents & POLLIN) != 0;
-		fresh = (p[1].revents & POLLIN) != 0;
+		handoff = fresh = false;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == kept)
+				return WORK_KEPT;
+			if (ev[i].data.fd == w->hand) {
+				if ((ev[i].events & (EPOLLERR | EPOLLHUP)) != 0)
+					return WORK_STOP;	/* the master is gone */
+				handoff = true;
+			} else if (ev[i].data.fd == w->listen_fd) {
+				fresh = true;
+			}
+		}
 		if (handoff && fresh) {
-			*turn = !*turn;
-			return *turn ? WORK_HANDOFF : WORK_NEW;
+			w->turn = !w->turn;
+			return w->turn ? WORK_HANDOFF : WORK_NEW;
 		}
 		if (handoff)
 			return WORK_HANDOFF;
 		if (fresh)
 			return WORK_NEW;
-		if ((p[0].revents | p[1].revents) & (POLLERR | POLLHUP | POLLNVAL))
-			return WORK_STOP;	/* the master is gone, or the socket broke */
 	}
 	return WORK_STOP;
 }
 
 /*
  * Takes the connection the work is on, giving up an idle kept-open one to the master
- * first (park.h). Returns the new connection's fd, or -1 when another worker was faster
- * (the kept connection then stays). The listening socket is non-blocking (listen_open).
+ * first (park.h), and watches it. Returns the new connection's fd; -1 with errno EAGAIN
+ * when another worker was faster (the kept connection then stays), or with another errno
+ * when accept failed. The listening socket is non-blocking (listen_open).
  */
 static int
-take_connection(FCGX_Request *fr, enum work w, int hand, int listen_fd, bool tcp)
+take_connection(struct waiter *w, FCGX_Request *fr, enum work what)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	int fd;
 
-	if (w == WORK_HANDOFF) {
-		fd = park_take(hand);
+	if (what == WORK_HANDOFF) {
+		fd = park_take(w->hand);
+		if (fd < 0 && errno != EPROTO)
+			errno = EAGAIN;
 	} else {
-		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0 && tcp) {
+		fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR))
+			errno = EAGAIN;
+		if (fd >= 0 && w->tcp) {
 			int one = 1;
 
 			/* As libfcgi does: replies are written whole, so Nagle only delays. */
@@ -214,8 +271,16 @@ take_connection(FCGX_Request *fr, enum work w, int hand, int listen_fd, bool tcp
 	}
 	if (fd < 0)
 		return -1;
+	ev.data.fd = fd;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_warn("worker: epoll_ctl");
+		close(fd);
+		errno = EAGAIN;
+		return -1;
+	}
 	if (fr->ipcFd >= 0) {
-		park_give(hand, fr->ipcFd);
+		waiter_forget(w, fr->ipcFd);
+		park_give(w->hand, fr->ipcFd);
 		fr->ipcFd = -1;
 	}
 	return fd;
@@ -229,36 +294,52 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 	struct arena arena;
 	struct app app;
 	struct seats seats;
+	struct waiter wt;
 	uint64_t served = 0;
-	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
-	socklen_t salen = sizeof(sa);
-	int errors = 0, rc, fd;
-	bool turn = false, tcp;
+	int errors = 0, status = 0, rc, fd;
 	enum work w;
 
 	log_set_role("worker");
-	tcp = getsockname(listen_fd, (struct sockaddr *)&sa, &salen) == 0 &&
-	    (sa.ss_family == AF_INET || sa.ss_family == AF_INET6);
 	child_signals();
 	child_hold_stop(true);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+	/*
+	 * libfcgi gets no listening socket: this loop accepts every connection itself and
+	 * watches it, so libfcgi must never accept one behind its back (it would when a
+	 * connection it was given turns out closed).
+	 */
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, -1, 0) != 0) {
 		log_warnx("FastCGI initialisation failed");
 		return 1;
 	}
-	if (child_app_init(c, started_us, &app) != PB_OK)
+	if (waiter_open(&wt, listen_fd, hand) != PB_OK)
 		return 1;
+	if (child_app_init(c, started_us, &app) != PB_OK) {
+		close(wt.ep);
+		return 1;
+	}
 	seats_install(&seats, c, slot, app.db);
 	arena_init(&arena, (size_t)c->max_body_bytes * 2 + ARENA_OVERHEAD);
 	metrics_worker_start(METRICS_ROLE_WORKER);
 	atomic_store(&sb->ready_us, time_mono_us());
 	while (c->max_requests == 0 || served < (uint64_t)c->max_requests) {
-		w = wait_for_work(fr.ipcFd, hand, listen_fd, &turn);
+		w = wait_for_work(&wt, fr.ipcFd);
 		if (w == WORK_STOP)
 			break;
 		if (w != WORK_KEPT) {
-			fd = take_connection(&fr, w, hand, listen_fd, tcp);
-			if (fd < 0)
+			fd = take_connection(&wt, &fr, w);
+			if (fd < 0 && errno == EAGAIN)
 				continue;
+			if (fd < 0) {
+				if (++errors > ACCEPT_ERRORS_MAX) {
+					/* Exit as a crash, so the master backs off first. */
+					log_warnx("accept keeps failing (%s); exiting",
+					    strerror(errno));
+					status = 1;
+					break;
+				}
+				time_sleep_us(10000);
+				continue;
+			}
 			/*
 			 * FCGX_Accept_r first finishes the previous request, closing ipcFd
 			 * unless keepConnection is set: it must not close this one.
@@ -268,22 +349,15 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 		}
 		/*
 		 * libfcgi reads the request on the connection in hand. When the web server had
-		 * closed it, libfcgi closes it and tries the listening socket once, which is
-		 * non-blocking (listen_open): -EAGAIN when nobody else is waiting.
+		 * closed it (or sent garbage), libfcgi closes it (which also takes it out of the
+		 * epoll set) and fails trying to accept on its dummy listening socket.
 		 */
 		rc = FCGX_Accept_r(&fr);
-		if (rc == -EAGAIN || rc == -EWOULDBLOCK)
-			continue;
 		if (rc < 0) {
-			if (++errors > ACCEPT_ERRORS_MAX) {
-				/* Exit as a crash, so the master backs off before respawning. */
-				log_warnx("accept keeps failing (%s); exiting", strerror(-rc));
+			if (fr.ipcFd >= 0) {
+				waiter_forget(&wt, fr.ipcFd);
 				FCGX_Free(&fr, 1);
-				arena_cleanup(&arena);
-				child_app_free(&app);
-				return 1;
 			}
-			time_sleep_us(10000);
 			continue;
 		}
 		errors = 0;
@@ -297,14 +371,16 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 	}
 	/* A recycled or retired worker's idle connection goes on serving from the lot. */
 	if (fr.ipcFd >= 0) {
+		waiter_forget(&wt, fr.ipcFd);
 		park_give(hand, fr.ipcFd);
 		fr.ipcFd = -1;
 	}
+	close(wt.ep);
 	FCGX_Free(&fr, 1);
 	atomic_store(&sb->exit_cause, child_stop ? METRICS_EXIT_STOPPED : METRICS_EXIT_RECYCLED);
-	if (!child_stop)
+	if (!child_stop && status == 0)
 		log_info("recycling after %llu requests", (unsigned long long)served);
 	arena_cleanup(&arena);
 	child_app_free(&app);
-	return 0;
+	return status;
 }
