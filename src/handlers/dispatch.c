@@ -7,6 +7,7 @@
 #include "handlers/health.h"
 #include "handlers/testing.h"
 #include "handlers/users.h"
+#include "handlers/webhooks.h"
 #include "http/auth.h"
 #include "http/router.h"
 #include "services/accounts.h"
@@ -21,6 +22,8 @@ static const struct route routes[] = {
 	{ HTTP_GET, "/v1/users/me", handle_users_me, ROUTE_AUTH, "users_me" },
 	{ HTTP_GET, "/v1/users/{id}", handle_users_get, ROUTE_AUTH, "users_get" },
 	{ HTTP_POST, "/v1/auth/login", handle_auth_login, ROUTE_BODY, "auth_login" },
+	{ HTTP_POST, "/v1/webhooks/stripe", handle_webhooks_stripe, ROUTE_RAW_BODY,
+	    "webhooks_stripe" },
 #ifdef PB_TEST_ROUTES
 	{ HTTP_GET, "/v1/test/sleep", handle_test_sleep, 0, "test_sleep" },
 	{ HTTP_POST, "/v1/test/echo", handle_test_echo, ROUTE_BODY, "test_echo" },
@@ -58,8 +61,9 @@ prepare_body(const struct app *app, const struct route *r, struct request *req)
 {
 	size_t max = (size_t)app->conf->max_body_bytes;
 
+	/* Raw bodies are Stripe's deliveries, with their own limit. */
 	if (r->flags & ROUTE_RAW_BODY)
-		return request_read_body(req, max);
+		return request_read_body(req, (size_t)app->conf->stripe_webhook_max_bytes);
 	if (r->flags & ROUTE_BODY)
 		return request_decode_body(req, max, (int)app->conf->json_max_depth);
 	return PB_OK;

@@ -5,3 +5,6 @@ src_libpaybridge_a_SOURCES += \
 src_libpaybridge_a_SOURCES += \
 	src/handlers/auth.c src/handlers/auth.h \
 	src/handlers/users.c src/handlers/users.h
+
+# Stripe deliveries (issue 7).
+src_libpaybridge_a_SOURCES += src/handlers/webhooks.c src/handlers/webhooks.h

@@ -11,3 +11,8 @@ src_libpaybridge_a_SOURCES += src/repo/jobs.c src/repo/jobs.h
 src_libpaybridge_a_SOURCES += \
 	src/repo/users.c src/repo/users.h \
 	src/repo/throttle.c src/repo/throttle.h
+
+# Stripe events and the rows they change.
+src_libpaybridge_a_SOURCES += \
+	src/repo/events.c src/repo/events.h \
+	src/repo/payments.c src/repo/payments.h

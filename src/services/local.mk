@@ -6,6 +6,10 @@ src_libpaybridge_a_SOURCES += \
 	src/services/outbox.c src/services/outbox.h
 src_libpaybridge_a_SOURCES += \
 	src/services/accounts.c src/services/accounts.h
+src_libpaybridge_a_SOURCES += \
+	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
+	src/services/webhook_effects.c \
+	src/services/webhook_rules.c src/services/webhook_rules.h
 
 # The pure field and throttle rules of accounts.
 check_PROGRAMS += tests/unit/test_accounts
@@ -13,3 +17,10 @@ TESTS += tests/unit/test_accounts
 tests_unit_test_accounts_SOURCES = tests/unit/test_accounts.c tests/unit/unit.h
 tests_unit_test_accounts_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_accounts_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# The order-proof rule of webhook effects (issue 7).
+check_PROGRAMS += tests/unit/test_webhook_rules
+TESTS += tests/unit/test_webhook_rules
+tests_unit_test_webhook_rules_SOURCES = tests/unit/test_webhook_rules.c tests/unit/unit.h
+tests_unit_test_webhook_rules_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_webhook_rules_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

@@ -118,46 +118,166 @@ out:
 	return ok;
 }
 
+/* A label is 1..STRIPE_WEBHOOK_LABEL_MAX of [A-Za-z0-9_.-]. */
+static bool
+label_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > STRIPE_WEBHOOK_LABEL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * One entry of the secrets list: *key and *keylen give the secret, label written (NUL-terminated)
+ * into label. false for an entry that verifies nothing (empty, or a bad label).
+ */
+static bool
+split_entry(const char *e, size_t n, size_t pos, const char **key, size_t *keylen,
+    char label[STRIPE_WEBHOOK_LABEL_MAX + 1])
+{
+	const char *colon = memchr(e, ':', n);
+
+	if (colon == NULL) {
+		(void)snprintf(label, STRIPE_WEBHOOK_LABEL_MAX + 1, "secret%zu", pos);
+		*key = e;
+		*keylen = n;
+	} else {
+		size_t ln = (size_t)(colon - e);
+
+		if (!label_ok(e, ln))
+			return false;
+		memcpy(label, e, ln);
+		label[ln] = '\0';
+		*key = colon + 1;
+		*keylen = n - ln - 1;
+		trim(key, keylen);
+	}
+	return *keylen > 0;
+}
+
 enum stripe_webhook_result
-stripe_webhook_verify(const char *secrets, const char *header, const char *body, size_t len,
-    long long tolerance_s, int64_t now_s)
+stripe_webhook_check(const char *secrets, const char *header, const char *body, size_t len,
+    long long tolerance_s, int64_t now_s, struct stripe_webhook_check *out)
 {
 	struct parsed p;
 	unsigned char mac[SIG_LEN];
 	const char *s = secrets;
 	bool any_secret = false, match = false;
+	size_t pos = 0;
 	long long age;
 
-	if (!parse_header(header, &p))
-		return STRIPE_WEBHOOK_MALFORMED;
-	while (s != NULL && *s != '\0') {
-		size_t n = strcspn(s, ",");
-		const char *key = s;
+	memset(out, 0, sizeof(*out));
+	out->missing = header == NULL;
+	if (!parse_header(header, &p)) {
+		out->result = STRIPE_WEBHOOK_MALFORMED;
+		return out->result;
+	}
+	out->have_t = true;
+	out->skew_s = (long long)now_s - p.t;
+	while (s != NULL && *s != '\0' && out->nlabels < STRIPE_WEBHOOK_SECRETS_MAX) {
+		size_t n = strcspn(s, ","), keylen;
+		const char *entry = s, *key;
+		bool this_match = false;
 
-		trim(&key, &n);
+		trim(&entry, &n);
 		s += strcspn(s, ",");
 		if (*s == ',')
 			s++;
 		if (n == 0)
 			continue;
+		pos++;
+		if (!split_entry(entry, n, pos, &key, &keylen, out->labels[out->nlabels]))
+			continue;
 		any_secret = true;
-		if (!hmac(key, n, p.t, body, len, mac)) {
+		if (!hmac(key, keylen, p.t, body, len, mac)) {
 			secure_wipe(mac, sizeof(mac));
-			return STRIPE_WEBHOOK_ERROR;
+			out->result = STRIPE_WEBHOOK_ERROR;
+			return out->result;
 		}
 		/* Every pair is compared, so timing says nothing about which one matched. */
 		for (size_t i = 0; i < p.nv1; i++)
-			match |= secure_equal(mac, p.v1[i], SIG_LEN);
+			this_match |= secure_equal(mac, p.v1[i], SIG_LEN);
+		if (this_match && !match)
+			memcpy(out->label, out->labels[out->nlabels], sizeof(out->label));
+		match |= this_match;
+		out->nlabels++;
 	}
 	secure_wipe(mac, sizeof(mac));
 	if (!any_secret)
-		return STRIPE_WEBHOOK_NO_SECRET;
-	if (!match)
-		return STRIPE_WEBHOOK_NO_MATCH;
-	age = now_s >= p.t ? (long long)now_s - p.t : p.t - (long long)now_s;
-	if (now_s < 0 || age > tolerance_s)
-		return STRIPE_WEBHOOK_EXPIRED;
-	return STRIPE_WEBHOOK_OK;
+		out->result = STRIPE_WEBHOOK_NO_SECRET;
+	else if (!match)
+		out->result = STRIPE_WEBHOOK_NO_MATCH;
+	else {
+		age = out->skew_s >= 0 ? out->skew_s : -out->skew_s;
+		out->result = now_s < 0 || age > tolerance_s ? STRIPE_WEBHOOK_EXPIRED :
+		    STRIPE_WEBHOOK_OK;
+	}
+	if (out->result != STRIPE_WEBHOOK_OK && out->result != STRIPE_WEBHOOK_EXPIRED)
+		out->label[0] = '\0';
+	return out->result;
+}
+
+enum stripe_webhook_result
+stripe_webhook_verify(const char *secrets, const char *header, const char *body, size_t len,
+    long long tolerance_s, int64_t now_s)
+{
+	struct stripe_webhook_check c;
+
+	return stripe_webhook_check(secrets, header, body, len, tolerance_s, now_s, &c);
+}
+
+enum pb_err
+stripe_webhook_secrets_valid(const char *secrets, char *why, size_t whylen)
+{
+	const char *s = secrets;
+	size_t pos = 0;
+
+	while (s != NULL && *s != '\0') {
+		size_t n = strcspn(s, ","), keylen;
+		const char *entry = s, *key;
+		char label[STRIPE_WEBHOOK_LABEL_MAX + 1];
+
+		trim(&entry, &n);
+		s += strcspn(s, ",");
+		if (*s == ',')
+			s++;
+		if (n == 0)
+			continue;
+		pos++;
+		if (pos > STRIPE_WEBHOOK_SECRETS_MAX) {
+			(void)snprintf(why, whylen, "at most %d secrets", STRIPE_WEBHOOK_SECRETS_MAX);
+			return PB_EINVAL;
+		}
+		if (!split_entry(entry, n, pos, &key, &keylen, label)) {
+			(void)snprintf(why, whylen,
+			    "entry %zu: a label is 1-%d of A-Z a-z 0-9 _ . - before ':', then the secret",
+			    pos, STRIPE_WEBHOOK_LABEL_MAX);
+			return PB_EINVAL;
+		}
+	}
+	return PB_OK;
+}
+
+const char *
+stripe_webhook_reason(enum stripe_webhook_result r)
+{
+	static const char *const names[STRIPE_WEBHOOK__MAX] = {
+		[STRIPE_WEBHOOK_OK] = "ok",
+		[STRIPE_WEBHOOK_MALFORMED] = "malformed",
+		[STRIPE_WEBHOOK_NO_MATCH] = "no_match",
+		[STRIPE_WEBHOOK_EXPIRED] = "expired",
+		[STRIPE_WEBHOOK_NO_SECRET] = "no_secret",
+		[STRIPE_WEBHOOK_ERROR] = "error",
+	};
+
+	return (unsigned)r < STRIPE_WEBHOOK__MAX ? names[r] : "unknown";
 }
 
 const char *

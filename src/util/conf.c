@@ -72,6 +72,7 @@ static const struct conf_key keys[] = {
 	S(stripe_api_version, "2023-08-16"),
 	SECRET(stripe_webhook_secrets),
 	I(stripe_webhook_tolerance, "300", 1, 86400),
+	I(stripe_webhook_max_bytes, "1048576", 1024, 64 * 1024 * 1024),
 	I(stripe_connect_timeout_ms, "3000", 100, 60000),
 	I(stripe_timeout_ms, "10000", 100, 300000),
 	I(stripe_max_retries, "2", 0, 10),
@@ -404,6 +405,32 @@ conf_apply_env(struct conf *c, char *err, size_t errlen)
 	return PB_OK;
 }
 
+/*
+ * "label:whsec_...,whsec_..." (see stripe/webhook.h): a label before a ':' must be 1-32
+ * of [A-Za-z0-9_.-], or the secret would silently verify nothing.
+ */
+static bool
+webhook_secrets_ok(const char *s)
+{
+	while (*s != '\0') {
+		size_t n = strcspn(s, ","), ln;
+		const char *colon = memchr(s, ':', n);
+
+		if (colon != NULL) {
+			while (*s == ' ' || *s == '\t')
+				s++;
+			ln = (size_t)(colon - s);
+			if (ln == 0 || ln > 32 || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") < ln)
+				return false;
+		}
+		s += strcspn(s, ",");
+		if (*s == ',')
+			s++;
+	}
+	return true;
+}
+
 enum pb_err
 conf_validate(const struct conf *c, char *err, size_t errlen)
 {
@@ -426,6 +453,11 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		(void)snprintf(err, errlen,
 		    "db_reserve_workers: must be below workers (%lld), or the pool could not reach "
 		    "the database at all", c->workers);
+		return PB_ECONFIG;
+	}
+	if (!webhook_secrets_ok(c->stripe_webhook_secrets)) {
+		(void)snprintf(err, errlen, "stripe_webhook_secrets: each entry is a secret or "
+		    "label:secret, a label being 1-32 of A-Z a-z 0-9 _ . -");
 		return PB_ECONFIG;
 	}
 	if (c->jwt_secret[0] != '\0' && strlen(c->jwt_secret) < 32) {

@@ -56,6 +56,7 @@ struct conf {
 	char *stripe_api_version;
 	char *stripe_webhook_secrets;	/* secret; comma-separated, for rotation */
 	long long stripe_webhook_tolerance;	/* seconds */
+	long long stripe_webhook_max_bytes;	/* body limit of POST /v1/webhooks/stripe */
 	long long stripe_connect_timeout_ms;
 	long long stripe_timeout_ms;
 	long long stripe_max_retries;

@@ -85,12 +85,43 @@ struct route_stats {
 	atomic_uint_least64_t sum_us;
 };
 
+static const char *const evc_names[METRICS_EVC__MAX] = {
+	"payment_intent", "checkout_session", "charge", "subscription", "invoice",
+	"payment_method", "customer", "other",
+};
+static const char *const evo_names[METRICS_EVO__MAX] = {
+	"applied", "duplicate", "ignored", "failed", "refused",
+};
+static const char *const sig_names[METRICS_SIG__MAX] = {
+	"missing", "malformed", "no_match", "expired", "no_secret", "error",
+};
+
+/*
+ * A secret label's slot: claimed once (state 0 -> 1 by compare-and-swap, label written,
+ * then 2), so labels can come from whichever process first sees them, a reload included.
+ * Two processes racing for one label may claim two slots; rendering adds them up.
+ */
+struct secret_slot {
+	atomic_int state;
+	char label[METRICS_SECRET_LABEL_MAX + 1];
+	atomic_uint_least64_t matches;
+};
+
+struct webhook_stats {
+	atomic_uint_least64_t events[METRICS_EVC__MAX][METRICS_EVO__MAX];
+	atomic_uint_least64_t sig_failures[METRICS_SIG__MAX];
+	atomic_uint_least64_t buckets[NBUCKETS];
+	atomic_uint_least64_t sum_us;
+	struct secret_slot secrets[METRICS_SECRET_SLOTS];
+};
+
 struct metrics_page {
 	struct route_stats routes[METRICS_ROUTES_MAX + 1];	/* the last: unmatched */
 	atomic_uint_least64_t starts[METRICS_ROLE__MAX];
 	atomic_uint_least64_t exits[METRICS_ROLE__MAX][METRICS_EXIT__MAX];
 	atomic_uint_least64_t counters[METRIC__MAX];
 	atomic_int_least64_t gauges[METRIC_GAUGE__MAX];
+	struct webhook_stats webhooks;
 };
 
 static struct metrics_page *page;
@@ -175,6 +206,57 @@ metrics_gauge_set(enum metrics_gauge g, int64_t value)
 {
 	if (page != NULL && g < METRIC_GAUGE__MAX)
 		atomic_store_explicit(&page->gauges[g], value, memory_order_relaxed);
+}
+
+void
+metrics_webhook_event(enum metrics_event_class c, enum metrics_event_outcome o,
+    int64_t duration_us)
+{
+	struct webhook_stats *w;
+	size_t b = 0;
+
+	if (page == NULL || c >= METRICS_EVC__MAX || o >= METRICS_EVO__MAX)
+		return;
+	w = &page->webhooks;
+	if (duration_us < 0)
+		duration_us = 0;
+	while (b < NBUCKETS - 1 && duration_us > buckets_us[b])
+		b++;
+	atomic_fetch_add_explicit(&w->events[c][o], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->buckets[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->sum_us, (uint64_t)duration_us, memory_order_relaxed);
+}
+
+void
+metrics_webhook_sig_failure(enum metrics_sig_reason r)
+{
+	if (page != NULL && r < METRICS_SIG__MAX)
+		atomic_fetch_add_explicit(&page->webhooks.sig_failures[r], 1,
+		    memory_order_relaxed);
+}
+
+void
+metrics_webhook_secret(const char *label, uint64_t n)
+{
+	struct secret_slot *slots;
+
+	if (page == NULL || label == NULL || strlen(label) > METRICS_SECRET_LABEL_MAX)
+		return;
+	slots = page->webhooks.secrets;
+	for (size_t i = 0; i < METRICS_SECRET_SLOTS; i++) {
+		int st = atomic_load(&slots[i].state), zero = 0;
+
+		if (st == 2 && strcmp(slots[i].label, label) == 0) {
+			atomic_fetch_add_explicit(&slots[i].matches, n, memory_order_relaxed);
+			return;
+		}
+		if (st == 0 && atomic_compare_exchange_strong(&slots[i].state, &zero, 1)) {
+			(void)snprintf(slots[i].label, sizeof(slots[i].label), "%s", label);
+			atomic_fetch_add_explicit(&slots[i].matches, n, memory_order_relaxed);
+			atomic_store(&slots[i].state, 2);
+			return;
+		}
+	}
 }
 
 uint64_t
@@ -303,6 +385,78 @@ render_counters(struct buf *out)
 	return err;
 }
 
+static enum pb_err
+render_webhooks(struct buf *out)
+{
+	struct webhook_stats *w = &page->webhooks;
+	uint64_t cum = 0;
+	enum pb_err err;
+
+	err = buf_appends(out,
+	    "# HELP paybridge_webhook_events_total Stripe events received, by type class and "
+	    "outcome.\n# TYPE paybridge_webhook_events_total counter\n");
+	for (int c = 0; err == PB_OK && c < METRICS_EVC__MAX; c++) {
+		for (int o = 0; err == PB_OK && o < METRICS_EVO__MAX; o++)
+			err = buf_appendf(out,
+			    "paybridge_webhook_events_total{class=\"%s\",outcome=\"%s\"} %llu\n",
+			    evc_names[c], evo_names[o], (unsigned long long)load(&w->events[c][o]));
+	}
+	if (err == PB_OK)
+		err = buf_appends(out,
+		    "# HELP paybridge_webhook_signature_failures_total Webhook deliveries refused "
+		    "before processing, by reason.\n"
+		    "# TYPE paybridge_webhook_signature_failures_total counter\n");
+	for (int r = 0; err == PB_OK && r < METRICS_SIG__MAX; r++)
+		err = buf_appendf(out,
+		    "paybridge_webhook_signature_failures_total{reason=\"%s\"} %llu\n",
+		    sig_names[r], (unsigned long long)load(&w->sig_failures[r]));
+	if (err == PB_OK)
+		err = buf_appends(out,
+		    "# HELP paybridge_webhook_secret_matches_total Verified deliveries, by the "
+		    "label of the secret that matched.\n"
+		    "# TYPE paybridge_webhook_secret_matches_total counter\n");
+	for (size_t i = 0; err == PB_OK && i < METRICS_SECRET_SLOTS; i++) {
+		uint64_t v;
+		bool seen = false;
+
+		if (atomic_load(&w->secrets[i].state) != 2)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			seen |= atomic_load(&w->secrets[j].state) == 2 &&
+			    strcmp(w->secrets[j].label, w->secrets[i].label) == 0;
+		if (seen)
+			continue;
+		v = load(&w->secrets[i].matches);
+		for (size_t j = i + 1; j < METRICS_SECRET_SLOTS; j++) {
+			if (atomic_load(&w->secrets[j].state) == 2 &&
+			    strcmp(w->secrets[j].label, w->secrets[i].label) == 0)
+				v += load(&w->secrets[j].matches);
+		}
+		err = buf_appendf(out, "paybridge_webhook_secret_matches_total{secret=\"%s\"} %llu\n",
+		    w->secrets[i].label, (unsigned long long)v);
+	}
+	if (err == PB_OK)
+		err = buf_appends(out,
+		    "# HELP paybridge_webhook_processing_seconds Time to process a verified event.\n"
+		    "# TYPE paybridge_webhook_processing_seconds histogram\n");
+	for (size_t b = 0; err == PB_OK && b < NBUCKETS; b++) {
+		cum += load(&w->buckets[b]);
+		if (b < NBUCKETS - 1)
+			err = buf_appendf(out,
+			    "paybridge_webhook_processing_seconds_bucket{le=\"%g\"} %llu\n",
+			    (double)buckets_us[b] / 1e6, (unsigned long long)cum);
+		else
+			err = buf_appendf(out,
+			    "paybridge_webhook_processing_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)cum);
+	}
+	if (err == PB_OK)
+		err = buf_appendf(out, "paybridge_webhook_processing_seconds_sum %.6f\n"
+		    "paybridge_webhook_processing_seconds_count %llu\n",
+		    (double)load(&w->sum_us) / 1e6, (unsigned long long)cum);
+	return err;
+}
+
 enum pb_err
 metrics_render(struct buf *out)
 {
@@ -315,5 +469,7 @@ metrics_render(struct buf *out)
 		err = render_workers(out);
 	if (err == PB_OK)
 		err = render_counters(out);
+	if (err == PB_OK)
+		err = render_webhooks(out);
 	return err;
 }

@@ -60,6 +60,42 @@ enum metrics_gauge {
 	METRIC_GAUGE__MAX
 };
 
+/* Stripe webhook events: the class of an event type, and what became of it. */
+enum metrics_event_class {
+	METRICS_EVC_PAYMENT_INTENT,
+	METRICS_EVC_CHECKOUT_SESSION,
+	METRICS_EVC_CHARGE,
+	METRICS_EVC_SUBSCRIPTION,
+	METRICS_EVC_INVOICE,
+	METRICS_EVC_PAYMENT_METHOD,
+	METRICS_EVC_CUSTOMER,
+	METRICS_EVC_OTHER,
+	METRICS_EVC__MAX
+};
+
+enum metrics_event_outcome {
+	METRICS_EVO_APPLIED,	/* recorded with its effects */
+	METRICS_EVO_DUPLICATE,	/* recorded before: nothing changed */
+	METRICS_EVO_IGNORED,	/* recorded, nothing to change (unknown type or object) */
+	METRICS_EVO_FAILED,	/* rolled back, answered 500 */
+	METRICS_EVO_REFUSED,	/* verified but refused (malformed JSON, livemode) */
+	METRICS_EVO__MAX
+};
+
+/* Why a webhook signature was refused (stripe_webhook_reason names, plus "missing"). */
+enum metrics_sig_reason {
+	METRICS_SIG_MISSING,
+	METRICS_SIG_MALFORMED,
+	METRICS_SIG_NO_MATCH,
+	METRICS_SIG_EXPIRED,
+	METRICS_SIG_NO_SECRET,
+	METRICS_SIG_ERROR,
+	METRICS_SIG__MAX
+};
+
+#define METRICS_SECRET_SLOTS 16	/* distinct secret labels counted */
+#define METRICS_SECRET_LABEL_MAX 32
+
 /*
  * Maps the shared page and records the route labels (static strings, borrowed for the life
  * of the program). Call once in the master, before fork. PB_ESYSTEM when mmap fails,
@@ -77,6 +113,20 @@ void metrics_worker_start(enum metrics_role role);
 void metrics_worker_exit(enum metrics_role role, enum metrics_exit cause);
 void metrics_add(enum metrics_counter c, uint64_t n);
 void metrics_gauge_set(enum metrics_gauge g, int64_t value);
+
+/* Counts one webhook event and how long it took to process. */
+void metrics_webhook_event(enum metrics_event_class c, enum metrics_event_outcome o,
+    int64_t duration_us);
+
+/* Counts one refused signature. */
+void metrics_webhook_sig_failure(enum metrics_sig_reason r);
+
+/*
+ * Makes label (a configured secret's, copied) appear in the matches counter, adding n
+ * matches: 0 just shows it, so an operator sees a secret nobody uses any more. Labels
+ * beyond METRICS_SECRET_SLOTS are not counted.
+ */
+void metrics_webhook_secret(const char *label, uint64_t n);
 
 /* Returns a counter's current value (tests and the operator tool). */
 uint64_t metrics_get(enum metrics_counter c);

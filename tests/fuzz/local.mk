@@ -22,6 +22,15 @@ tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c
 tests_fuzz_fuzz_json_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_json_LDADD = src/libpaybridge.a $(PB_LIBS)
 
+# The Stripe-Signature header and Stripe event parsing (issue 7).
+noinst_PROGRAMS += tests/fuzz/fuzz_webhook_sig tests/fuzz/fuzz_webhook_event
+tests_fuzz_fuzz_webhook_sig_SOURCES = tests/fuzz/fuzz_webhook_sig.c
+tests_fuzz_fuzz_webhook_sig_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_webhook_sig_LDADD = src/libpaybridge.a $(PB_LIBS)
+tests_fuzz_fuzz_webhook_event_SOURCES = tests/fuzz/fuzz_webhook_event.c
+tests_fuzz_fuzz_webhook_event_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_webhook_event_LDADD = src/libpaybridge.a $(PB_LIBS)
+
 # Every fuzz_* target built, over its corpus and regression inputs, once.
 TESTS += tests/fuzz/regress.sh
 endif

@@ -521,7 +521,7 @@ test_migrate_round_trip(void)
 
 	OK(up(0, out, sizeof(out)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0001_init"));
-	CU_ASSERT_EQUAL(our_tables(), 12);
+	CU_ASSERT_EQUAL(our_tables(), 14);
 	CU_ASSERT_EQUAL(status(&st, migrate_embedded, migrate_embedded_count),
 	    migrate_embedded_count);
 	CU_ASSERT_EQUAL(st[0].state, MIGRATE_APPLIED);
@@ -541,11 +541,11 @@ test_migrate_round_trip(void)
 
 	/* Down one step (the newest), then up again. */
 	OK(migrate(true, true, 0, out, sizeof(out)));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0002_login_throttle_client"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0003_webhook_events"));
 	CU_ASSERT_EQUAL(our_tables(), 12);
 	OK(up(0, out, sizeof(out)));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0002_login_throttle_client"));
-	CU_ASSERT_EQUAL(our_tables(), 12);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0003_webhook_events"));
+	CU_ASSERT_EQUAL(our_tables(), 14);
 	arena_reset(&arena);
 }
 
@@ -674,7 +674,7 @@ test_migrate_changed_checksum(void)
 			    err, sizeof(err)), PB_ECONFLICT);
 	(void)status(&st, migrate_embedded, migrate_embedded_count);
 	CU_ASSERT_EQUAL(st[0].state, MIGRATE_CHANGED);
-	CU_ASSERT_EQUAL(our_tables(), 12);
+	CU_ASSERT_EQUAL(our_tables(), 14);
 	OK(db_exec(db, "UPDATE schema_migrations SET checksum = ? WHERE version = 1",
 	    DB_ARGS(DB_STR(sum)), NULL, NULL));
 	OK(up(0, out, sizeof(out)));

@@ -5,7 +5,11 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "stripe/webhook.h"
 #include "unit.h"
@@ -165,6 +169,120 @@ test_malformed(void)
 	CU_ASSERT_EQUAL(verify(SECRET, huge, BODY, T0), STRIPE_WEBHOOK_MALFORMED);
 }
 
+/* The same vector computed by OpenSSL's one-shot HMAC(), independent of our streaming. */
+static void
+test_openssl_hmac(void)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char msg[256], hex[STRIPE_SIG_HEX_LEN], sig[STRIPE_SIG_HEX_LEN];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%lld.%s", T0, BODY);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(msg));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET),
+	    (const unsigned char *)msg, (size_t)n, mac, &maclen));
+	CU_ASSERT_EQUAL_FATAL(maclen, 32);
+	for (unsigned i = 0; i < maclen; i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	CU_ASSERT_STRING_EQUAL(hex, SIG0);
+	CU_ASSERT_EQUAL(stripe_webhook_sign(SECRET, T0, BODY, strlen(BODY), sig), PB_OK);
+	CU_ASSERT_STRING_EQUAL(sig, hex);
+}
+
+/* The cases a delivery can meet, each named as in the issue. */
+static void
+test_header_cases(void)
+{
+	char h[9000];
+	size_t n;
+
+	/* missing t, non-numeric t, bad hex */
+	CU_ASSERT_EQUAL(verify(SECRET, "v1=" SIG0, BODY, T0), STRIPE_WEBHOOK_MALFORMED);
+	CU_ASSERT_EQUAL(verify(SECRET, "t=17e8,v1=" SIG0, BODY, T0), STRIPE_WEBHOOK_MALFORMED);
+	CU_ASSERT_EQUAL(verify(SECRET, "t=1700000000,v1="
+	    "gc8670ed117751cc551a20e35839447075c42800ea3cf3e8a2fbda99cd1e6edd", BODY, T0),
+	    STRIPE_WEBHOOK_MALFORMED);
+	/* An 8 KiB header of well-formed entries: over the bound, refused unread. */
+	n = (size_t)snprintf(h, sizeof(h), "t=1700000000,v1=%s", SIG0);
+	while (n + 8 < 8192) {
+		memcpy(h + n, ",v0=abc", 8);
+		n += 7;
+	}
+	CU_ASSERT(strlen(h) > STRIPE_SIG_HEADER_MAX);
+	CU_ASSERT_EQUAL(verify(SECRET, h, BODY, T0), STRIPE_WEBHOOK_MALFORMED);
+	/* Only v0: never enough, even when it holds the right signature. */
+	CU_ASSERT_EQUAL(verify(SECRET, "t=1700000000,v0=" SIG0, BODY, T0),
+	    STRIPE_WEBHOOK_MALFORMED);
+	/* Elements in any order; the second of two v1 matches. */
+	(void)snprintf(h, sizeof(h), "v1=%064d,v0=ab,v1=%s,t=%lld", 0, SIG0, T0);
+	CU_ASSERT_EQUAL(verify(SECRET, h, BODY, T0), STRIPE_WEBHOOK_OK);
+	/* 300 s old is accepted, 301 s refused; the same the other way. */
+	CU_ASSERT_EQUAL(verify(SECRET, "t=1700000000,v1=" SIG0, BODY, T0 + 300),
+	    STRIPE_WEBHOOK_OK);
+	CU_ASSERT_EQUAL(verify(SECRET, "t=1700000000,v1=" SIG0, BODY, T0 + 301),
+	    STRIPE_WEBHOOK_EXPIRED);
+	CU_ASSERT_EQUAL(verify(SECRET, "t=1700000000,v1=" SIG0, BODY, T0 - 301),
+	    STRIPE_WEBHOOK_EXPIRED);
+	/* Tampered body. */
+	CU_ASSERT_EQUAL(verify(SECRET, "t=1700000000,v1=" SIG0,
+	    "{\"id\":\"evt_1\",\"object\":\"evenT\"}", T0), STRIPE_WEBHOOK_NO_MATCH);
+}
+
+static void
+test_labels(void)
+{
+	struct stripe_webhook_check c;
+	const char *secrets = "old:whsec_old, new:" SECRET;
+	const char *h;
+
+	h = signed_header(SECRET, T0, BODY);
+	CU_ASSERT_EQUAL(stripe_webhook_check(secrets, h, BODY, strlen(BODY), TOL, T0 + 7, &c),
+	    STRIPE_WEBHOOK_OK);
+	CU_ASSERT_STRING_EQUAL(c.label, "new");
+	CU_ASSERT_EQUAL(c.nlabels, 2);
+	CU_ASSERT_STRING_EQUAL(c.labels[0], "old");
+	CU_ASSERT_STRING_EQUAL(c.labels[1], "new");
+	CU_ASSERT(c.have_t);
+	CU_ASSERT_EQUAL(c.skew_s, 7);
+	h = signed_header("whsec_old", T0, BODY);
+	CU_ASSERT_EQUAL(stripe_webhook_check(secrets, h, BODY, strlen(BODY), TOL, T0, &c),
+	    STRIPE_WEBHOOK_OK);
+	CU_ASSERT_STRING_EQUAL(c.label, "old");
+	/* The label is not part of the secret: signing with "new:..." verifies nothing. */
+	h = signed_header("new:" SECRET, T0, BODY);
+	CU_ASSERT_EQUAL(stripe_webhook_check(secrets, h, BODY, strlen(BODY), TOL, T0, &c),
+	    STRIPE_WEBHOOK_NO_MATCH);
+	CU_ASSERT_STRING_EQUAL(c.label, "");
+	/* Unlabelled secrets are named by position; a bad label verifies nothing. */
+	h = signed_header(SECRET, T0, BODY);
+	CU_ASSERT_EQUAL(stripe_webhook_check("whsec_a," SECRET, h, BODY, strlen(BODY), TOL, T0,
+	    &c), STRIPE_WEBHOOK_OK);
+	CU_ASSERT_STRING_EQUAL(c.label, "secret2");
+	CU_ASSERT_EQUAL(stripe_webhook_check("b@d:" SECRET, h, BODY, strlen(BODY), TOL, T0, &c),
+	    STRIPE_WEBHOOK_NO_SECRET);
+	/* Expired: the label is known, the skew says by how much. */
+	CU_ASSERT_EQUAL(stripe_webhook_check(secrets, h, BODY, strlen(BODY), TOL, T0 - 400, &c),
+	    STRIPE_WEBHOOK_EXPIRED);
+	CU_ASSERT_EQUAL(c.skew_s, -400);
+	/* Missing header. */
+	CU_ASSERT_EQUAL(stripe_webhook_check(secrets, NULL, BODY, strlen(BODY), TOL, T0, &c),
+	    STRIPE_WEBHOOK_MALFORMED);
+	CU_ASSERT(c.missing);
+	{
+		char why[128];
+
+		CU_ASSERT_EQUAL(stripe_webhook_secrets_valid("a:whsec_1,whsec_2", why, sizeof(why)),
+		    PB_OK);
+		CU_ASSERT_EQUAL(stripe_webhook_secrets_valid(":whsec_1", why, sizeof(why)),
+		    PB_EINVAL);
+		CU_ASSERT_EQUAL(stripe_webhook_secrets_valid("a b:whsec_1", why, sizeof(why)),
+		    PB_EINVAL);
+		CU_ASSERT_EQUAL(stripe_webhook_secrets_valid("", why, sizeof(why)), PB_OK);
+	}
+	CU_ASSERT_STRING_EQUAL(stripe_webhook_reason(STRIPE_WEBHOOK_NO_MATCH), "no_match");
+}
+
 static void
 test_no_secret(void)
 {
@@ -215,6 +333,9 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_no_secret),
 	UNIT_TEST(test_empty_and_binary_body),
 	UNIT_TEST(test_errors_map),
+	UNIT_TEST(test_openssl_hmac),
+	UNIT_TEST(test_header_cases),
+	UNIT_TEST(test_labels),
 };
 
 UNIT_MAIN("stripe_webhook", tests)

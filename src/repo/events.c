@@ -1,0 +1,146 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "repo/db.h"
+#include "repo/events.h"
+#include "util/arena.h"
+
+#define ERROR_MAX 500
+
+enum pb_err
+repo_events_insert(struct db *db, const struct event_row *e)
+{
+	/* A plain INSERT, never INSERT IGNORE: only 1062 means "already done". */
+	return db_exec(db,
+	    "INSERT INTO stripe_events (stripe_event_id, type, api_version, event_created, "
+	    "livemode, object_id, payload, source, processed_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(6))",
+	    DB_ARGS(DB_STR(e->id), DB_STR(e->type), DB_STR(e->api_version), DB_INT(e->created),
+		DB_BOOL(e->livemode), DB_STR(e->object_id), DB_STRN(e->payload, e->payload_len),
+		DB_STR(e->source)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_events_exists(struct db *db, struct arena *a, const char *id, bool *exists)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	err = db_query(db, a, "SELECT 1 FROM stripe_events WHERE stripe_event_id = ?",
+	    DB_ARGS(DB_STR(id)), &r);
+	*exists = err == PB_OK && r.nrows > 0;
+	return err;
+}
+
+enum pb_err
+repo_events_failed(struct db *db, const char *id, const char *type, const char *source,
+    const char *error)
+{
+	size_t n = error != NULL ? strnlen(error, ERROR_MAX) : 0;
+
+	return db_exec(db,
+	    "INSERT INTO stripe_event_failures (stripe_event_id, type, source, attempts, "
+	    "last_error) VALUES (?, ?, ?, 1, ?) "
+	    "ON DUPLICATE KEY UPDATE attempts = attempts + 1, last_error = VALUES(last_error), "
+	    "source = VALUES(source), last_failed_at = NOW(6), resolved_at = NULL",
+	    DB_ARGS(DB_STR(id), DB_STR(type), DB_STR(source),
+		error != NULL ? DB_STRN(error, n) : DB_NULL),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_events_failure_attempts(struct db *db, struct arena *a, const char *id,
+    uint32_t *attempts)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	*attempts = 0;
+	err = db_query(db, a,
+	    "SELECT attempts FROM stripe_event_failures WHERE stripe_event_id = ?",
+	    DB_ARGS(DB_STR(id)), &r);
+	if (err == PB_OK && r.nrows > 0)
+		*attempts = (uint32_t)db_uint(&r, 0, 0);
+	return err;
+}
+
+enum pb_err
+repo_events_resolved(struct db *db, const char *id)
+{
+	return db_exec(db,
+	    "UPDATE stripe_event_failures SET resolved_at = NOW(6) "
+	    "WHERE stripe_event_id = ? AND resolved_at IS NULL",
+	    DB_ARGS(DB_STR(id)), NULL, NULL);
+}
+
+enum pb_err
+repo_events_list(struct db *db, struct arena *a, bool failed_only, size_t max,
+    struct event_summary **out, size_t *n)
+{
+	struct db_result r;
+	struct event_summary *v;
+	enum pb_err err;
+
+	*out = NULL;
+	*n = 0;
+	if (failed_only)
+		err = db_query(db, a,
+		    "SELECT f.stripe_event_id, f.type, COALESCE(e.event_created, 0), e.source, "
+		    "e.object_id, f.attempts, f.last_error, e.id IS NOT NULL "
+		    "FROM stripe_event_failures f LEFT JOIN stripe_events e "
+		    "ON e.stripe_event_id = f.stripe_event_id "
+		    "WHERE f.resolved_at IS NULL ORDER BY f.last_failed_at DESC LIMIT ?",
+		    DB_ARGS(DB_UINT(max)), &r);
+	else
+		err = db_query(db, a,
+		    "SELECT e.stripe_event_id, e.type, e.event_created, e.source, e.object_id, "
+		    "COALESCE(f.attempts, 0), f.last_error, 1 "
+		    "FROM stripe_events e LEFT JOIN stripe_event_failures f "
+		    "ON f.stripe_event_id = e.stripe_event_id "
+		    "ORDER BY e.event_created DESC, e.id DESC LIMIT ?",
+		    DB_ARGS(DB_UINT(max)), &r);
+	if (err != PB_OK || r.nrows == 0)
+		return err;
+	v = arena_alloc(a, r.nrows * sizeof(*v));
+	if (v == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < r.nrows; i++) {
+		v[i].id = db_str(&r, i, 0);
+		v[i].type = db_str(&r, i, 1);
+		v[i].created = db_int(&r, i, 2);
+		v[i].source = db_str(&r, i, 3);
+		v[i].object_id = db_str(&r, i, 4);
+		v[i].attempts = (uint32_t)db_uint(&r, i, 5);
+		v[i].last_error = db_str(&r, i, 6);
+		v[i].applied = db_int(&r, i, 7) != 0;
+	}
+	*out = v;
+	*n = r.nrows;
+	return PB_OK;
+}
+
+enum pb_err
+repo_sync_get(struct db *db, struct arena *a, const char *name, char *buf, size_t size)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	if (size > 0)
+		buf[0] = '\0';
+	err = db_query_one(db, a, "SELECT value FROM sync_state WHERE name = ?",
+	    DB_ARGS(DB_STR(name)), &r);
+	if (err != PB_OK)
+		return err;
+	return db_copy_str(&r, 0, 0, buf, size);
+}
+
+enum pb_err
+repo_sync_set(struct db *db, const char *name, const char *value)
+{
+	return db_exec(db,
+	    "INSERT INTO sync_state (name, value) VALUES (?, ?) "
+	    "ON DUPLICATE KEY UPDATE value = VALUES(value)",
+	    DB_ARGS(DB_STR(name), DB_STR(value)), NULL, NULL);
+}

@@ -1,0 +1,82 @@
+/*
+ * The stripe_events table (every Stripe event seen, inserted in the same transaction as
+ * its effects, so a duplicate key means "already done"), the failures of events whose
+ * effects were rolled back (stripe_event_failures, written outside that transaction),
+ * and sync_state, the small named values that must survive restarts (the events cursor).
+ */
+#ifndef PB_REPO_EVENTS_H
+#define PB_REPO_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct arena;
+struct db;
+
+/* One event as stored; every pointer is borrowed for the call. */
+struct event_row {
+	const char *id;			/* evt_... */
+	const char *type;
+	const char *api_version;	/* NULL when the event has none */
+	int64_t created;		/* Unix seconds */
+	bool livemode;
+	const char *object_id;		/* data.object.id, NULL when absent */
+	const char *payload;		/* the event JSON as received */
+	size_t payload_len;
+	const char *source;		/* "webhook", "sync" or "replay" */
+};
+
+/*
+ * Inserts the event with a plain INSERT, marked processed now (its effects commit with
+ * it). PB_ECONFLICT when the event id is recorded already.
+ */
+enum pb_err repo_events_insert(struct db *db, const struct event_row *e);
+
+/* Whether event id is recorded. */
+enum pb_err repo_events_exists(struct db *db, struct arena *a, const char *id, bool *exists);
+
+/*
+ * Records one failed attempt of event id (a new failure, or attempts + 1 and the newest
+ * error of an open one; a resolved failure that fails again is opened again). error is
+ * cut to 500 bytes. Runs on its own, outside any transaction of the event.
+ */
+enum pb_err repo_events_failed(struct db *db, const char *id, const char *type,
+    const char *source, const char *error);
+
+/* Failed attempts recorded for event id so far (0 when none). */
+enum pb_err repo_events_failure_attempts(struct db *db, struct arena *a, const char *id,
+    uint32_t *attempts);
+
+/* Marks the failure of event id resolved (no-op when it never failed). */
+enum pb_err repo_events_resolved(struct db *db, const char *id);
+
+/* One row of repo_events_list. Strings live in the arena. */
+struct event_summary {
+	const char *id;
+	const char *type;
+	int64_t created;
+	const char *source;		/* NULL for a failure never applied */
+	const char *object_id;
+	uint32_t attempts;		/* failed attempts, 0 when none */
+	const char *last_error;		/* NULL when none */
+	bool applied;
+};
+
+/*
+ * Lists events newest first (by created): with failed_only, the open failures (events
+ * not applied yet, or failing again) instead. At most max rows.
+ */
+enum pb_err repo_events_list(struct db *db, struct arena *a, bool failed_only, size_t max,
+    struct event_summary **out, size_t *n);
+
+/* Reads sync_state name into buf ("" and PB_ENOTFOUND when absent). */
+enum pb_err repo_sync_get(struct db *db, struct arena *a, const char *name, char *buf,
+    size_t size);
+
+/* Sets sync_state name to value. */
+enum pb_err repo_sync_set(struct db *db, const char *name, const char *value);
+
+#endif

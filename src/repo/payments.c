@@ -1,0 +1,275 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "repo/db.h"
+#include "repo/payments.h"
+#include "util/arena.h"
+
+/* A Unix time in seconds as a DATETIME(6) parameter; 0 binds NULL. */
+static struct db_arg
+secs(int64_t s)
+{
+	return s > 0 ? DB_TIME(s * 1000000) : DB_NULL;
+}
+
+static struct db_arg
+opt_id(uint64_t id)
+{
+	return id != 0 ? DB_UINT(id) : DB_NULL;
+}
+
+static enum pb_err
+lock_row(struct db *db, struct arena *a, const char *sql, const char *stripe_id,
+    struct row_state *out)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = db_query(db, a, sql, DB_ARGS(DB_STR(stripe_id)), &r);
+	if (err != PB_OK || r.nrows == 0)
+		return err;
+	out->found = true;
+	out->status = db_str(&r, 0, 0);
+	out->last_event_created = db_int(&r, 0, 1);
+	out->user_id = db_uint(&r, 0, 2);
+	return PB_OK;
+}
+
+enum pb_err
+repo_pay_user_for(struct db *db, struct arena *a, const char *customer, uint64_t meta_user_id,
+    uint64_t *user_id)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	*user_id = 0;
+	if (customer != NULL) {
+		err = db_query(db, a, "SELECT id FROM users WHERE stripe_customer_id = ?",
+		    DB_ARGS(DB_STR(customer)), &r);
+		if (err != PB_OK)
+			return err;
+		if (r.nrows > 0) {
+			*user_id = db_uint(&r, 0, 0);
+			return PB_OK;
+		}
+	}
+	if (meta_user_id == 0)
+		return PB_ENOTFOUND;
+	err = db_query(db, a, "SELECT id FROM users WHERE id = ?", DB_ARGS(DB_UINT(meta_user_id)),
+	    &r);
+	if (err != PB_OK)
+		return err;
+	if (r.nrows == 0)
+		return PB_ENOTFOUND;
+	*user_id = db_uint(&r, 0, 0);
+	return PB_OK;
+}
+
+enum pb_err
+repo_pi_lock(struct db *db, struct arena *a, const char *stripe_id, struct row_state *out)
+{
+	return lock_row(db, a,
+	    "SELECT status, last_event_created, user_id FROM payment_intents WHERE stripe_id = ? "
+	    "FOR UPDATE", stripe_id, out);
+}
+
+enum pb_err
+repo_pi_insert(struct db *db, const struct pi_row *p)
+{
+	return db_exec(db,
+	    "INSERT INTO payment_intents (stripe_id, user_id, product_id, quantity, amount, "
+	    "currency, status, last_error_code, last_event_created, refreshed_at) "
+	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, ?, NOW(6))",
+	    DB_ARGS(DB_STR(p->stripe_id), DB_UINT(p->user_id), opt_id(p->product_id),
+		DB_UINT(p->quantity), DB_INT(p->amount), DB_STR(p->currency), DB_STR(p->status),
+		DB_STR(p->last_error_code), DB_INT(p->event_created)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_pi_update(struct db *db, const struct pi_row *p)
+{
+	return db_exec(db,
+	    "UPDATE payment_intents SET status = ?, last_error_code = ?, amount = ?, "
+	    "last_event_created = ?, refreshed_at = NOW(6) WHERE stripe_id = ?",
+	    DB_ARGS(DB_STR(p->status), DB_STR(p->last_error_code), DB_INT(p->amount),
+		DB_INT(p->event_created), DB_STR(p->stripe_id)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_session_lock(struct db *db, struct arena *a, const char *stripe_id, struct row_state *out)
+{
+	return lock_row(db, a,
+	    "SELECT status, last_event_created, user_id FROM checkout_sessions "
+	    "WHERE stripe_id = ? FOR UPDATE", stripe_id, out);
+}
+
+enum pb_err
+repo_session_insert(struct db *db, const struct session_row *s)
+{
+	return db_exec(db,
+	    "INSERT INTO checkout_sessions (stripe_id, user_id, product_id, quantity, mode, "
+	    "status, payment_status, amount_total, currency, url, stripe_payment_intent_id, "
+	    "stripe_subscription_id, expires_at, last_event_created) "
+	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(DB_STR(s->stripe_id), DB_UINT(s->user_id), opt_id(s->product_id),
+		DB_UINT(s->quantity), DB_STR(s->mode), DB_STR(s->status),
+		DB_STR(s->payment_status), s->has_amount ? DB_INT(s->amount_total) : DB_NULL,
+		DB_STR(s->currency), DB_STR(s->url), DB_STR(s->payment_intent),
+		DB_STR(s->subscription), secs(s->expires_at), DB_INT(s->event_created)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_session_update(struct db *db, const struct session_row *s)
+{
+	/* Ids Stripe adds on completion are kept once known; the URL goes when Stripe drops it. */
+	return db_exec(db,
+	    "UPDATE checkout_sessions SET status = ?, payment_status = ?, "
+	    "amount_total = COALESCE(?, amount_total), currency = COALESCE(?, currency), url = ?, "
+	    "stripe_payment_intent_id = COALESCE(?, stripe_payment_intent_id), "
+	    "stripe_subscription_id = COALESCE(?, stripe_subscription_id), "
+	    "expires_at = COALESCE(?, expires_at), last_event_created = ? WHERE stripe_id = ?",
+	    DB_ARGS(DB_STR(s->status), DB_STR(s->payment_status),
+		s->has_amount ? DB_INT(s->amount_total) : DB_NULL, DB_STR(s->currency),
+		DB_STR(s->url), DB_STR(s->payment_intent), DB_STR(s->subscription),
+		secs(s->expires_at), DB_INT(s->event_created), DB_STR(s->stripe_id)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_orders_insert(struct db *db, const struct order_row *o)
+{
+	return db_exec(db,
+	    "INSERT INTO orders (user_id, product_id, quantity, amount, currency, "
+	    "stripe_payment_intent_id, stripe_checkout_session_id, status, last_event_created) "
+	    "VALUES (?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, 'paid', ?)",
+	    DB_ARGS(DB_UINT(o->user_id), opt_id(o->product_id), DB_UINT(o->quantity),
+		DB_INT(o->amount), DB_STR(o->currency), DB_STR(o->payment_intent),
+		DB_STR(o->checkout_session), DB_INT(o->event_created)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_orders_set_session(struct db *db, const char *payment_intent, const char *session,
+    uint64_t product_id)
+{
+	return db_exec(db,
+	    "UPDATE orders SET stripe_checkout_session_id = COALESCE(stripe_checkout_session_id, ?), "
+	    "product_id = COALESCE(product_id, (SELECT id FROM products WHERE id = ?)) "
+	    "WHERE stripe_payment_intent_id = ?",
+	    DB_ARGS(DB_STR(session), opt_id(product_id), DB_STR(payment_intent)), NULL, NULL);
+}
+
+enum pb_err
+repo_orders_refund(struct db *db, const char *payment_intent, int64_t amount_refunded,
+    int64_t event_created)
+{
+	/* Assignments run left to right: status sees the new amount_refunded. */
+	return db_exec(db,
+	    "UPDATE orders SET amount_refunded = LEAST(amount, GREATEST(amount_refunded, ?)), "
+	    "status = CASE WHEN amount_refunded = 0 THEN 'paid' "
+	    "WHEN amount_refunded >= amount THEN 'refunded' ELSE 'partially_refunded' END, "
+	    "last_event_created = GREATEST(last_event_created, ?) "
+	    "WHERE stripe_payment_intent_id = ?",
+	    DB_ARGS(DB_INT(amount_refunded), DB_INT(event_created), DB_STR(payment_intent)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_refunds_record(struct db *db, const char *payment_intent, const char *charge,
+    int64_t amount_refunded, int64_t event_created)
+{
+	return db_exec(db,
+	    "INSERT INTO payment_refunds (stripe_payment_intent_id, stripe_charge_id, "
+	    "amount_refunded, last_event_created) VALUES (?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE "
+	    "amount_refunded = GREATEST(amount_refunded, VALUES(amount_refunded)), "
+	    "stripe_charge_id = COALESCE(stripe_charge_id, VALUES(stripe_charge_id)), "
+	    "last_event_created = GREATEST(last_event_created, VALUES(last_event_created))",
+	    DB_ARGS(DB_STR(payment_intent), DB_STR(charge), DB_INT(amount_refunded),
+		DB_INT(event_created)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_refunds_get(struct db *db, struct arena *a, const char *payment_intent,
+    int64_t *amount_refunded, int64_t *event_created)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	err = db_query_one(db, a,
+	    "SELECT amount_refunded, last_event_created FROM payment_refunds "
+	    "WHERE stripe_payment_intent_id = ?", DB_ARGS(DB_STR(payment_intent)), &r);
+	if (err != PB_OK)
+		return err;
+	*amount_refunded = db_int(&r, 0, 0);
+	*event_created = db_int(&r, 0, 1);
+	return PB_OK;
+}
+
+enum pb_err
+repo_subs_lock(struct db *db, struct arena *a, const char *stripe_id, struct row_state *out)
+{
+	return lock_row(db, a,
+	    "SELECT status, last_event_created, user_id FROM subscriptions WHERE stripe_id = ? "
+	    "FOR UPDATE",
+	    stripe_id, out);
+}
+
+enum pb_err
+repo_subs_insert(struct db *db, const struct subscription_row *s)
+{
+	return db_exec(db,
+	    "INSERT INTO subscriptions (stripe_id, user_id, product_id, stripe_price_id, quantity, "
+	    "status, current_period_start, current_period_end, cancel_at_period_end, canceled_at, "
+	    "ended_at, last_event_created) VALUES (?, ?, "
+	    "(SELECT id FROM products WHERE stripe_price_id = ? OR stripe_product_id = ? "
+	    "ORDER BY stripe_price_id = ? DESC LIMIT 1), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(DB_STR(s->stripe_id), DB_UINT(s->user_id), DB_STR(s->price),
+		DB_STR(s->product), DB_STR(s->price), DB_STR(s->price), DB_UINT(s->quantity),
+		DB_STR(s->status), secs(s->period_start), secs(s->period_end),
+		DB_BOOL(s->cancel_at_period_end), secs(s->canceled_at), secs(s->ended_at),
+		DB_INT(s->event_created)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_subs_update(struct db *db, const struct subscription_row *s)
+{
+	return db_exec(db,
+	    "UPDATE subscriptions SET status = ?, quantity = ?, "
+	    "stripe_price_id = IF(? = '', stripe_price_id, ?), "
+	    "current_period_start = COALESCE(?, current_period_start), "
+	    "current_period_end = COALESCE(?, current_period_end), cancel_at_period_end = ?, "
+	    "canceled_at = ?, ended_at = ?, last_event_created = ? WHERE stripe_id = ?",
+	    DB_ARGS(DB_STR(s->status), DB_UINT(s->quantity), DB_STR(s->price), DB_STR(s->price),
+		secs(s->period_start), secs(s->period_end), DB_BOOL(s->cancel_at_period_end),
+		secs(s->canceled_at), secs(s->ended_at), DB_INT(s->event_created),
+		DB_STR(s->stripe_id)),
+	    NULL, NULL);
+}
+
+enum pb_err
+repo_subs_invoice(struct db *db, const char *subscription, const char *invoice,
+    const char *status, int64_t event_created, bool *changed)
+{
+	uint64_t affected = 0;
+	enum pb_err err;
+
+	/* FIELD ranks the statuses for a tie: paid (2) over payment_failed (1) over none (0). */
+	err = db_exec(db,
+	    "UPDATE subscriptions SET latest_invoice_id = ?, latest_invoice_status = ?, "
+	    "invoice_event_created = ? WHERE stripe_id = ? AND (invoice_event_created < ? OR "
+	    "(invoice_event_created = ? AND FIELD(?, 'payment_failed', 'paid') > "
+	    "FIELD(COALESCE(latest_invoice_status, ''), 'payment_failed', 'paid')))",
+	    DB_ARGS(DB_STR(invoice), DB_STR(status), DB_INT(event_created), DB_STR(subscription),
+		DB_INT(event_created), DB_INT(event_created), DB_STR(status)),
+	    &affected, NULL);
+	*changed = err == PB_OK && affected > 0;
+	return err;
+}

@@ -1,0 +1,142 @@
+/*
+ * The rows Stripe events change: payment_intents, checkout_sessions, orders,
+ * payment_refunds and subscriptions. Each stateful row keeps last_event_created, the
+ * `created` of the event that last changed it; whether an event may change a row is
+ * decided by services/webhook_rules.h on what the *_lock functions read (SELECT ... FOR
+ * UPDATE, so concurrent events for one object take turns). Inserts are plain: a
+ * PB_ECONFLICT means another event created the row first.
+ *
+ * Product and user ids given here may name nothing: a product that does not exist is
+ * stored as NULL (the foreign key would refuse it), and callers resolve users first.
+ */
+#ifndef PB_REPO_PAYMENTS_H
+#define PB_REPO_PAYMENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct arena;
+struct db;
+
+/* What the lock functions read: found says whether the row exists. Strings in the arena. */
+struct row_state {
+	bool found;
+	const char *status;
+	int64_t last_event_created;
+	uint64_t user_id;
+};
+
+/*
+ * The user an event's object belongs to: the one whose stripe_customer_id is customer
+ * (when not NULL), else user meta_user_id (when not 0 and it exists). PB_ENOTFOUND when
+ * neither names a user.
+ */
+enum pb_err repo_pay_user_for(struct db *db, struct arena *a, const char *customer,
+    uint64_t meta_user_id, uint64_t *user_id);
+
+struct pi_row {
+	const char *stripe_id;
+	uint64_t user_id;
+	uint64_t product_id;		/* 0: none */
+	uint32_t quantity;
+	int64_t amount;
+	const char *currency;
+	const char *status;
+	const char *last_error_code;	/* NULL when none */
+	int64_t event_created;
+};
+
+enum pb_err repo_pi_lock(struct db *db, struct arena *a, const char *stripe_id,
+    struct row_state *out);
+enum pb_err repo_pi_insert(struct db *db, const struct pi_row *p);
+/* Status, error code and amount of an existing row (user and product stay). */
+enum pb_err repo_pi_update(struct db *db, const struct pi_row *p);
+
+struct session_row {
+	const char *stripe_id;
+	uint64_t user_id;
+	uint64_t product_id;		/* 0: none */
+	uint32_t quantity;
+	const char *mode;		/* payment, subscription, setup */
+	const char *status;		/* open, complete, expired */
+	const char *payment_status;
+	bool has_amount;
+	int64_t amount_total;
+	const char *currency;		/* NULL when none */
+	const char *url;		/* NULL when none */
+	const char *payment_intent;	/* NULL when none */
+	const char *subscription;	/* NULL when none */
+	int64_t expires_at;		/* Unix seconds, 0 when none */
+	int64_t event_created;
+};
+
+enum pb_err repo_session_lock(struct db *db, struct arena *a, const char *stripe_id,
+    struct row_state *out);
+enum pb_err repo_session_insert(struct db *db, const struct session_row *s);
+enum pb_err repo_session_update(struct db *db, const struct session_row *s);
+
+struct order_row {
+	uint64_t user_id;
+	uint64_t product_id;		/* 0: none */
+	uint32_t quantity;
+	int64_t amount;
+	const char *currency;
+	const char *payment_intent;
+	const char *checkout_session;	/* NULL when none */
+	int64_t event_created;
+};
+
+/* Inserts the order of a payment intent; PB_ECONFLICT when it has one already. */
+enum pb_err repo_orders_insert(struct db *db, const struct order_row *o);
+
+/* Fills an existing order's missing checkout session (and product) from a session. */
+enum pb_err repo_orders_set_session(struct db *db, const char *payment_intent,
+    const char *session, uint64_t product_id);
+
+/*
+ * Raises the refunded amount of payment_intent's order to amount_refunded (never lowers
+ * it, never past the order's amount) and sets its status from it: paid, partially_refunded
+ * or refunded. No order: nothing happens.
+ */
+enum pb_err repo_orders_refund(struct db *db, const char *payment_intent,
+    int64_t amount_refunded, int64_t event_created);
+
+/* Records (raising, never lowering) the refunded amount of a payment intent's charge. */
+enum pb_err repo_refunds_record(struct db *db, const char *payment_intent, const char *charge,
+    int64_t amount_refunded, int64_t event_created);
+
+/* The refunded amount recorded for payment_intent; PB_ENOTFOUND when none. */
+enum pb_err repo_refunds_get(struct db *db, struct arena *a, const char *payment_intent,
+    int64_t *amount_refunded, int64_t *event_created);
+
+struct subscription_row {
+	const char *stripe_id;
+	uint64_t user_id;
+	const char *price;		/* first item's price id ("" when none) */
+	const char *product;		/* first item's Stripe product id, NULL when none */
+	uint32_t quantity;
+	const char *status;
+	int64_t period_start;		/* Unix seconds, 0 when none */
+	int64_t period_end;
+	bool cancel_at_period_end;
+	int64_t canceled_at;		/* 0 when none */
+	int64_t ended_at;
+	int64_t event_created;
+};
+
+enum pb_err repo_subs_lock(struct db *db, struct arena *a, const char *stripe_id,
+    struct row_state *out);
+enum pb_err repo_subs_insert(struct db *db, const struct subscription_row *s);
+enum pb_err repo_subs_update(struct db *db, const struct subscription_row *s);
+
+/*
+ * Records invoice (status "paid" or "payment_failed") as subscription's latest when it
+ * is newer than the one recorded (a tie goes to "paid"). *changed says whether it was.
+ */
+enum pb_err repo_subs_invoice(struct db *db, const char *subscription, const char *invoice,
+    const char *status, int64_t event_created, bool *changed);
+
+#endif

@@ -1,0 +1,46 @@
+/* Shared by services/webhooks.c (the transaction) and services/webhook_effects.c. */
+#ifndef PB_SERVICES_WEBHOOKS_INTERNAL_H
+#define PB_SERVICES_WEBHOOKS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "util/err.h"
+#include "util/metrics.h"
+
+struct arena;
+struct db;
+
+/* One parsed event. Strings are borrowed from root (or the arena). */
+struct wh_event {
+	const char *id;
+	const char *type;
+	const char *api_version;	/* NULL when absent */
+	int64_t created;
+	bool livemode;
+	struct json_object *root;	/* the whole event; owned by the caller */
+	struct json_object *object;	/* data.object, borrowed from root */
+	const char *object_id;		/* NULL when absent */
+};
+
+/*
+ * Parses and checks the event fields (id, type, created, livemode, data.object).
+ * PB_EINVAL with *why (static) when something needed is missing.
+ */
+enum pb_err webhook_event_parse(struct json_object *root, struct wh_event *e,
+    const char **why);
+
+/* The metrics class of an event type. */
+enum metrics_event_class webhook_event_class(const char *type);
+
+/*
+ * Applies e's effects inside the caller's transaction; *changed says whether any row
+ * changed (else the event is only stored). An error rolls the transaction back.
+ */
+enum pb_err webhook_apply(struct db *db, struct arena *a, const struct wh_event *e,
+    bool *changed);
+
+#endif
