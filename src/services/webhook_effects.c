@@ -126,14 +126,51 @@ ensure_order(struct db *db, struct arena *a, const struct order_row *o, bool *ch
 	return repo_orders_refund(db, o->payment_intent, refunded, created);
 }
 
+/* Where a stateful object's row is, and whether this event may write it. */
+struct guard {
+	bool fresh;		/* no row yet: insert one */
+	bool apply;		/* write the event's state (a new row, or a newer state) */
+	bool ours;		/* the row, or the object, belongs to a user of ours */
+	uint64_t user_id;
+};
+
+typedef enum pb_err (*row_lock_fn)(struct db *db, struct arena *a, const char *stripe_id,
+    struct row_state *out);
+
+/*
+ * Locks the object's row (lock) and decides: an existing row takes the event's state only
+ * when webhook_should_apply says it is newer; a new row only for an object of one of our
+ * users (a payment made in the dashboard for a stranger creates nothing).
+ */
+static enum pb_err
+guard_row(struct db *db, struct arena *a, const struct wh_event *e, enum webhook_object kind,
+    row_lock_fn lock, const char *status, struct guard *g)
+{
+	struct row_state st;
+	enum pb_err err;
+
+	*g = (struct guard){ 0 };
+	err = lock(db, a, e->object_id, &st);
+	if (err != PB_OK)
+		return err;
+	if (st.found) {
+		g->ours = true;
+		g->user_id = st.user_id;
+		g->apply = webhook_should_apply(kind, st.status, st.last_event_created, status,
+		    e->created);
+		return PB_OK;
+	}
+	err = resolve_user(db, a, e->object, &g->user_id, &g->ours);
+	g->fresh = g->apply = g->ours;
+	return err;
+}
+
 static enum pb_err
 apply_payment_intent(struct db *db, struct arena *a, const struct wh_event *e, bool *changed)
 {
 	struct json_object *o = e->object;
 	struct pi_row p = { 0 };
-	struct row_state st;
-	uint64_t user_id = 0;
-	bool found = false;
+	struct guard g;
 	enum pb_err err;
 
 	p.stripe_id = e->object_id;
@@ -146,33 +183,19 @@ apply_payment_intent(struct db *db, struct arena *a, const struct wh_event *e, b
 	p.event_created = e->created;
 	if (p.stripe_id == NULL || p.status == NULL || p.currency == NULL || p.amount < 0)
 		return PB_OK;	/* nothing we could store: acknowledged, stored */
-	err = repo_pi_lock(db, a, p.stripe_id, &st);
-	if (err != PB_OK)
+	err = guard_row(db, a, e, WEBHOOK_OBJ_PAYMENT_INTENT, repo_pi_lock, p.status, &g);
+	if (err != PB_OK || !g.ours)
 		return err;
-	if (st.found) {
-		user_id = st.user_id;
-		found = true;
-		if (webhook_should_apply(WEBHOOK_OBJ_PAYMENT_INTENT, st.status,
-		    st.last_event_created, p.status, e->created)) {
-			err = repo_pi_update(db, &p);
-			if (err != PB_OK)
-				return err;
-			*changed = true;
-		}
-	} else {
-		/* A payment we never saw (made in the dashboard): only for a user of ours. */
-		err = resolve_user(db, a, o, &user_id, &found);
-		if (err != PB_OK || !found)
-			return err;
-		p.user_id = user_id;
-		err = raced(repo_pi_insert(db, &p));
+	if (g.apply) {
+		p.user_id = g.user_id;
+		err = g.fresh ? raced(repo_pi_insert(db, &p)) : repo_pi_update(db, &p);
 		if (err != PB_OK)
 			return err;
 		*changed = true;
 	}
-	if (strcmp(p.status, "succeeded") == 0 && found) {
+	if (strcmp(p.status, "succeeded") == 0) {
 		struct order_row ord = {
-			.user_id = user_id,
+			.user_id = g.user_id,
 			.product_id = p.product_id,
 			.quantity = p.quantity,
 			.amount = get_int(o, "amount_received", 0) > 0 ?
@@ -193,9 +216,7 @@ apply_checkout_session(struct db *db, struct arena *a, const struct wh_event *e,
 {
 	struct json_object *o = e->object;
 	struct session_row s = { 0 };
-	struct row_state st;
-	uint64_t user_id = 0;
-	bool found = false;
+	struct guard g;
 	enum pb_err err;
 
 	s.stripe_id = e->object_id;
@@ -213,38 +234,25 @@ apply_checkout_session(struct db *db, struct arena *a, const struct wh_event *e,
 	s.event_created = e->created;
 	if (s.stripe_id == NULL || s.mode == NULL || s.status == NULL || s.payment_status == NULL)
 		return PB_OK;
-	err = repo_session_lock(db, a, s.stripe_id, &st);
-	if (err != PB_OK)
+	if (strcmp(s.mode, "payment") != 0 && strcmp(s.mode, "subscription") != 0 &&
+	    strcmp(s.mode, "setup") != 0)
+		return PB_OK;	/* a mode this schema has no place for: stored only */
+	err = guard_row(db, a, e, WEBHOOK_OBJ_CHECKOUT_SESSION, repo_session_lock, s.status, &g);
+	if (err != PB_OK || !g.ours)
 		return err;
-	if (st.found) {
-		user_id = st.user_id;
-		found = true;
-		if (webhook_should_apply(WEBHOOK_OBJ_CHECKOUT_SESSION, st.status,
-		    st.last_event_created, s.status, e->created)) {
-			err = repo_session_update(db, &s);
-			if (err != PB_OK)
-				return err;
-			*changed = true;
-		}
-	} else {
-		err = resolve_user(db, a, o, &user_id, &found);
-		if (err != PB_OK || !found)
-			return err;
-		s.user_id = user_id;
-		if (strcmp(s.mode, "payment") != 0 && strcmp(s.mode, "subscription") != 0 &&
-		    strcmp(s.mode, "setup") != 0)
-			return PB_OK;
-		err = raced(repo_session_insert(db, &s));
+	if (g.apply) {
+		s.user_id = g.user_id;
+		err = g.fresh ? raced(repo_session_insert(db, &s)) : repo_session_update(db, &s);
 		if (err != PB_OK)
 			return err;
 		*changed = true;
 	}
 	/* A paid payment-mode session makes the order, if payment_intent.succeeded did not. */
-	if (found && strcmp(s.status, "complete") == 0 && strcmp(s.payment_status, "paid") == 0 &&
+	if (strcmp(s.status, "complete") == 0 && strcmp(s.payment_status, "paid") == 0 &&
 	    strcmp(s.mode, "payment") == 0 && s.payment_intent != NULL && s.currency != NULL &&
 	    s.has_amount) {
 		struct order_row ord = {
-			.user_id = user_id,
+			.user_id = g.user_id,
 			.product_id = s.product_id,
 			.quantity = s.quantity,
 			.amount = s.amount_total,
@@ -294,9 +302,7 @@ apply_subscription(struct db *db, struct arena *a, const struct wh_event *e, boo
 	struct json_object *o = e->object, *item = first_item(o);
 	struct json_object *price = item != NULL ? json_get_path(item, "price") : NULL;
 	struct subscription_row s = { 0 };
-	struct row_state st;
-	uint64_t user_id = 0;
-	bool found = false;
+	struct guard g;
 	enum pb_err err;
 
 	s.stripe_id = e->object_id;
@@ -315,21 +321,11 @@ apply_subscription(struct db *db, struct arena *a, const struct wh_event *e, boo
 	s.event_created = e->created;
 	if (s.stripe_id == NULL || s.status == NULL)
 		return PB_OK;
-	err = repo_subs_lock(db, a, s.stripe_id, &st);
-	if (err != PB_OK)
+	err = guard_row(db, a, e, WEBHOOK_OBJ_SUBSCRIPTION, repo_subs_lock, s.status, &g);
+	if (err != PB_OK || !g.apply)
 		return err;
-	if (st.found) {
-		if (!webhook_should_apply(WEBHOOK_OBJ_SUBSCRIPTION, st.status,
-		    st.last_event_created, s.status, e->created))
-			return PB_OK;
-		err = repo_subs_update(db, &s);
-	} else {
-		err = resolve_user(db, a, o, &user_id, &found);
-		if (err != PB_OK || !found)
-			return err;
-		s.user_id = user_id;
-		err = raced(repo_subs_insert(db, &s));
-	}
+	s.user_id = g.user_id;
+	err = g.fresh ? raced(repo_subs_insert(db, &s)) : repo_subs_update(db, &s);
 	*changed = err == PB_OK;
 	return err;
 }
