@@ -472,12 +472,6 @@ db_free(struct db *db)
 	free(db);
 }
 
-void
-db_disconnect(struct db *db)
-{
-	drop_connection(db);
-}
-
 unsigned
 db_errno_last(const struct db *db)
 {

@@ -177,14 +177,6 @@ metrics_gauge_set(enum metrics_gauge g, int64_t value)
 		atomic_store_explicit(&page->gauges[g], value, memory_order_relaxed);
 }
 
-uint64_t
-metrics_get(enum metrics_counter c)
-{
-	if (page == NULL || c >= METRIC__MAX)
-		return 0;
-	return atomic_load_explicit(&page->counters[c], memory_order_relaxed);
-}
-
 static uint64_t
 load(atomic_uint_least64_t *v)
 {

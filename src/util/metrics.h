@@ -78,9 +78,6 @@ void metrics_worker_exit(enum metrics_role role, enum metrics_exit cause);
 void metrics_add(enum metrics_counter c, uint64_t n);
 void metrics_gauge_set(enum metrics_gauge g, int64_t value);
 
-/* Returns a counter's current value (tests and the operator tool). */
-uint64_t metrics_get(enum metrics_counter c);
-
 /* Appends the whole exposition in Prometheus text format 0.0.4. */
 enum pb_err metrics_render(struct buf *out);
 
