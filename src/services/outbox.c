@@ -10,11 +10,12 @@
 #include "services/customers.h"
 #include "services/outbox.h"
 #include "util/arena.h"
+#include "util/backoff.h"
 #include "util/log.h"
 #include "util/metrics.h"
-#include "util/rand.h"
 
 #define ARENA_MAX (256 * 1024)
+/* Attempt n+1 waits 1 s doubling per failed attempt, at most 1 h, jittered. */
 #define BACKOFF_BASE_US 1000000LL
 #define BACKOFF_MAX_US (3600LL * 1000000)
 
@@ -36,19 +37,6 @@ outbox_owner(void)
 	return owner;
 }
 
-int64_t
-outbox_backoff_us(uint32_t attempts)
-{
-	int64_t d = BACKOFF_BASE_US;
-
-	for (uint32_t i = 1; i < attempts && d < BACKOFF_MAX_US; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX_US)
-		d = BACKOFF_MAX_US;
-	/* Jitter over the upper half spreads out jobs that failed together. */
-	return d / 2 + (int64_t)rand_below((uint64_t)(d / 2) + 1);
-}
-
 /* Errors that another attempt cannot fix: Stripe refused what we sent. */
 static bool
 permanent(enum pb_err err)
@@ -59,6 +47,7 @@ permanent(enum pb_err err)
 void
 outbox_settle(struct app *app, const struct job *job, enum pb_err result, const char *error_text)
 {
+	int64_t delay;
 	bool dead;
 	enum pb_err err;
 
@@ -67,8 +56,9 @@ outbox_settle(struct app *app, const struct job *job, enum pb_err result, const 
 	} else {
 		dead = permanent(result) || job->attempts >= job->max_attempts;
 		metrics_add(METRIC_JOB_FAILURES, 1);
+		delay = backoff_us(BACKOFF_BASE_US, BACKOFF_MAX_US, job->attempts);
 		err = repo_jobs_failed(app->db, job->id, error_text != NULL ? error_text :
-		    pb_strerror(result), outbox_backoff_us(job->attempts), dead);
+		    pb_strerror(result), delay, dead);
 		log_event(dead ? LOGL_WARN : LOGL_INFO, dead ? "job is dead" : "job attempt failed",
 		    (const struct log_kv[]){
 			LOG_NUM("job_id", job->id), LOG_STR("kind", job->kind),

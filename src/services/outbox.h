@@ -20,9 +20,6 @@ struct job;
 /* Claims and runs up to max due jobs; returns how many ran (0: nothing was due). */
 size_t outbox_run_due(struct app *app, size_t max);
 
-/* Delay before attempt n+1 after n failed attempts: 1 s doubling, capped at 1 h, jittered. */
-int64_t outbox_backoff_us(uint32_t attempts);
-
 /*
  * Records the outcome of a claimed job: done on PB_OK, else pending again after the
  * backoff, or dead after its last attempt. error_text may be NULL.
