@@ -20,7 +20,6 @@
 #include "util/metrics.h"
 #include "util/timeutil.h"
 
-#define JOB_KIND "create_customer"
 #define KEY_MAX 64
 #define ARENA_MAX (256 * 1024)
 /* Stripe forgets idempotency keys after 24 h; past this, search before creating. */
@@ -88,7 +87,7 @@ enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
 	json_object_object_add(payload, "source",
 	    json_object_new_string(customer_source_name(source)));
 	job_key(user_id, key);
-	err = repo_jobs_insert(db, JOB_KIND, user_id, key,
+	err = repo_jobs_insert(db, CUSTOMERS_JOB_CREATE, user_id, key,
 	    json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN),
 	    (uint32_t)app->conf->jobs_max_attempts, outbox_owner(), lease_us(budget_ms), &id);
 	json_object_put(payload);

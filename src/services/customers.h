@@ -27,6 +27,9 @@ enum customer_source {
 
 #define CUSTOMER_ID_MAX 255
 
+/* The stripe_jobs.kind of a customer's creation (outbox_kinds.c runs it). */
+#define CUSTOMERS_JOB_CREATE "create_customer"
+
 /* Returns the metadata value of source ("user_registration", "lazy", "backfill"). */
 const char *customer_source_name(enum customer_source source);
 
@@ -55,7 +58,7 @@ enum pb_err customers_create_now(struct app *app, uint64_t user_id, int64_t budg
 enum pb_err customers_get_or_create(struct app *app, uint64_t user_id,
     enum customer_source source, int64_t budget_ms, char *id, size_t idlen);
 
-/* Runs one claimed create_customer job (the jobs worker's entry). */
+/* Runs one claimed create_customer job (its outbox_kind run function). */
 enum pb_err customers_run_job(struct app *app, struct arena *a, const struct job *job);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "repo/jobs.h"
 #include "services/app.h"
-#include "services/customers.h"
 #include "services/outbox.h"
 #include "util/arena.h"
 #include "util/backoff.h"
@@ -74,6 +73,17 @@ outbox_settle(struct app *app, const struct job *job, enum pb_err result, const 
 		    pb_strerror(err));
 }
 
+enum pb_err
+outbox_run(struct app *app, struct arena *a, const struct job *job)
+{
+	for (const struct outbox_kind *k = outbox_kinds; k->name != NULL; k++) {
+		if (strcmp(job->kind, k->name) == 0)
+			return k->run(app, a, job);
+	}
+	log_warnx("job %" PRIu64 " has unknown kind %s", job->id, job->kind);
+	return PB_EINVAL;
+}
+
 size_t
 outbox_run_due(struct app *app, size_t max)
 {
@@ -89,12 +99,7 @@ outbox_run_due(struct app *app, size_t max)
 		if (err != PB_OK)
 			break;
 		metrics_add(METRIC_JOB_ATTEMPTS, 1);
-		if (strcmp(job.kind, "create_customer") == 0) {
-			err = customers_run_job(app, &a, &job);
-		} else {
-			log_warnx("job %" PRIu64 " has unknown kind %s", job.id, job.kind);
-			err = PB_EINVAL;
-		}
+		err = outbox_run(app, &a, &job);
 		outbox_settle(app, &job, err, NULL);
 	}
 	arena_cleanup(&a);
