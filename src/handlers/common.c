@@ -34,7 +34,7 @@ add_str(struct json_object *o, const char *k, const char *s)
 }
 
 struct json_object *
-handlers_user_json_new(const struct user *u)
+handlers_user_json_new(const struct account *u)
 {
 	struct json_object *o = json_object_new_object();
 	char created[TIME_ISO8601_LEN];
@@ -126,7 +126,7 @@ handlers_accounts_unavailable(struct response *resp)
 }
 
 enum pb_err
-handlers_answer_user(struct response *resp, int status, const struct user *u,
+handlers_answer_user(struct response *resp, int status, const struct account *u,
     struct json_object *data)
 {
 	enum pb_err err;

@@ -74,7 +74,7 @@ static enum pb_err
 authenticate(struct app *app, struct request *req)
 {
 	const char *token;
-	struct user user;
+	struct account user;
 	enum pb_err err;
 
 	err = auth_bearer(req, &token);

@@ -16,8 +16,8 @@
 #include <json-c/json.h>
 
 #include "http/response.h"
-#include "repo/users.h"
 
+struct account;
 struct accounts_session;
 
 /* Most offending members one error lists, so a hostile body cannot inflate the answer. */
@@ -40,10 +40,10 @@ bool handlers_field_error(struct json_object **fields, const char *name, const c
 void handlers_wipe_member(struct json_object *body, const char *key);
 
 /* Returns a new JSON object for u (the caller puts it), or NULL when out of memory. */
-struct json_object *handlers_user_json_new(const struct user *u);
+struct json_object *handlers_user_json_new(const struct account *u);
 
 /* Answers status with {"user": u, ...the members of data}. Takes data (may be NULL). */
-enum pb_err handlers_answer_user(struct response *resp, int status, const struct user *u,
+enum pb_err handlers_answer_user(struct response *resp, int status, const struct account *u,
     struct json_object *data);
 
 /* Answers status with {access_token, token_type: "Bearer", expires_in, user} for s. */

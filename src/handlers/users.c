@@ -175,7 +175,7 @@ answer:
 enum pb_err
 handle_users_me(struct app *app, struct request *req, struct response *resp)
 {
-	struct user u;
+	struct account u;
 	enum pb_err err;
 
 	err = accounts_get(app, req->arena, (uint64_t)req->user_id, req->user_role,
@@ -190,7 +190,7 @@ handle_users_get(struct app *app, struct request *req, struct response *resp)
 {
 	const char *param = request_route_param(req, "id");
 	long long id = 0;
-	struct user u;
+	struct account u;
 	enum pb_err err;
 
 	/* Not a number is nobody's id: forbidden to users, not found for admins. */
