@@ -445,6 +445,7 @@ struct signup_tx {
 	struct app *app;
 	const char *name, *email, *hash;
 	uint64_t id;
+	struct customers_claim claim;	/* the create_customer job, handed to the inline run */
 };
 
 /* The user and its create_customer job commit together, or neither does. */
@@ -459,7 +460,7 @@ signup_tx(struct db *db, void *arg)
 	if (err != PB_OK)
 		return err;
 	return customers_enqueue(t->app, db, t->id, t->name, t->email,
-	    CUSTOMER_SOURCE_REGISTRATION);
+	    CUSTOMER_SOURCE_REGISTRATION, &t->claim);
 }
 
 /* Copies s trimmed into the arena. */
@@ -515,15 +516,16 @@ accounts_register(struct app *app, struct arena *a, const struct accounts_signup
 	log_event(LOGL_INFO, "user registered", (const struct log_kv[]){
 	    LOG_NUM("user_id", tx.id) }, 1);
 
-	/* After commit, within the budget; a failure leaves the job to the jobs worker. */
-	cerr = customers_create_now(app, tx.id, app->conf->customer_inline_budget_ms, customer,
-	    sizeof(customer));
-	if (cerr != PB_OK)
-		log_event(LOGL_INFO, "Stripe customer left to the jobs worker",
-		    (const struct log_kv[]){ LOG_NUM("user_id", tx.id),
-			LOG_STR("reason", pb_err_code(cerr)) }, 2);
+	/*
+	 * The row, read once: for the answer, and for the inline run, which gets it and the
+	 * job just queued rather than reading either back.
+	 */
 	err = repo_users_get(app->db, a, tx.id, &u);
-	if (err != PB_OK) {
+	if (err == PB_OK) {
+		/* Within the budget; a failure leaves the job to the jobs worker. */
+		cerr = customers_create_now(app, a, &tx.claim, &u,
+		    app->conf->customer_inline_budget_ms, customer, sizeof(customer));
+	} else {
 		/* The account exists; answer with what we know rather than fail the signup. */
 		log_warnx("signup: user %" PRIu64 " committed but not read back (%s)", tx.id,
 		    pb_err_code(err));
@@ -533,7 +535,13 @@ accounts_register(struct app *app, struct arena *a, const struct accounts_signup
 		u.email = tx.email;
 		u.role = "user";
 		u.created_at = time_real_us();
+		/* Unread, the row cannot vouch for the run: the jobs worker reads it later. */
+		cerr = err;
 	}
+	if (cerr != PB_OK)
+		log_event(LOGL_INFO, "Stripe customer left to the jobs worker",
+		    (const struct log_kv[]){ LOG_NUM("user_id", tx.id),
+			LOG_STR("reason", pb_err_code(cerr)) }, 2);
 	if (u.stripe_customer_id == NULL && cerr == PB_OK)
 		u.stripe_customer_id = arena_strdup(a, customer);
 	return issue(app, a, &u, out);
