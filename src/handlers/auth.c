@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "handlers/auth.h"
-#include "handlers/users.h"
+#include "handlers/handlers_private.h"
 #include "services/accounts.h"
 #include "services/app.h"
 
@@ -25,9 +25,9 @@ handle_auth_login(struct app *app, struct request *req, struct response *resp)
 	int n;
 
 	if (accounts_ready(app) != PB_OK)
-		return users_unavailable(resp);
-	if (users_body_fields(req->json, login_fields, NLOGIN, v, lens, &fields) > 0) {
-		users_wipe_member(req->json, "password");
+		return handlers_accounts_unavailable(resp);
+	if (handlers_body_fields(req->json, login_fields, NLOGIN, v, lens, &fields) > 0) {
+		handlers_wipe_member(req->json, "password");
 		err = response_error(resp, PB_EFIELDS, "invalid_fields", "some fields are invalid",
 		    fields);
 		json_object_put(fields);
@@ -35,10 +35,10 @@ handle_auth_login(struct app *app, struct request *req, struct response *resp)
 	}
 	err = accounts_login(app, req->arena, v[0], v[1], lens[1], req->remote_addr, &s,
 	    &retry);
-	users_wipe_member(req->json, "password");
+	handlers_wipe_member(req->json, "password");
 	switch (err) {
 	case PB_OK:
-		return users_answer_session(resp, 200, &s);
+		return handlers_answer_session(resp, 200, &s);
 	case PB_EAUTH:
 		/* One answer for every wrong email and password: it must not tell which. */
 		return response_error(resp, PB_EAUTH, "invalid_credentials",
@@ -53,7 +53,7 @@ handle_auth_login(struct app *app, struct request *req, struct response *resp)
 			err = response_header(resp, "Retry-After", seconds);
 		return err;
 	case PB_ECONFIG:
-		return users_unavailable(resp);
+		return handlers_accounts_unavailable(resp);
 	default:
 		return err;
 	}

@@ -4,6 +4,7 @@
 
 #include "handlers/auth.h"
 #include "handlers/dispatch.h"
+#include "handlers/handlers_private.h"
 #include "handlers/health.h"
 #include "handlers/testing.h"
 #include "handlers/users.h"
@@ -77,7 +78,7 @@ static enum pb_err
 authenticate(struct app *app, struct request *req)
 {
 	const char *token;
-	struct user user;
+	struct account user;
 	enum pb_err err;
 
 	err = auth_bearer(req, &token);
@@ -96,7 +97,7 @@ static void
 refuse(struct response *resp, enum pb_err err)
 {
 	if (err == PB_ECONFIG) {
-		(void)users_unavailable(resp);
+		(void)handlers_accounts_unavailable(resp);
 	} else if (err == PB_EAUTH) {
 		(void)response_error(resp, PB_EAUTH, "unauthorized",
 		    "a valid bearer token is required", NULL);

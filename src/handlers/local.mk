@@ -4,6 +4,7 @@ src_libpaybridge_a_SOURCES += \
 	src/handlers/testing.c src/handlers/testing.h
 src_libpaybridge_a_SOURCES += \
 	src/handlers/auth.c src/handlers/auth.h \
+	src/handlers/common.c src/handlers/handlers_private.h \
 	src/handlers/users.c src/handlers/users.h
 
 # Stripe deliveries (issue 7).

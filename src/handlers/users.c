@@ -11,15 +11,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "handlers/handlers_private.h"
 #include "handlers/users.h"
 #include "services/accounts.h"
 #include "services/app.h"
 #include "util/arena.h"
 #include "util/conf.h"
 #include "util/log.h"
-#include "util/secure.h"
 #include "util/strnum.h"
-#include "util/timeutil.h"
 
 #define FORM_TYPE "application/x-www-form-urlencoded"
 #define DEFAULT_REDIRECT "/account.html"
@@ -27,154 +26,6 @@
 
 static const char *const signup_fields[] = { "name", "email", "password" };
 #define NSIGNUP (sizeof(signup_fields) / sizeof(signup_fields[0]))
-
-/* ---- shared pieces ---- */
-
-/* Adds v under k, taking v; false (v put) when v is NULL or the add fails. */
-static bool
-add(struct json_object *o, const char *k, struct json_object *v)
-{
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(o, k, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
-static bool
-add_str(struct json_object *o, const char *k, const char *s)
-{
-	if (s == NULL)
-		return json_object_object_add(o, k, NULL) == 0;
-	return add(o, k, json_object_new_string(s));
-}
-
-struct json_object *
-users_json_new(const struct user *u)
-{
-	struct json_object *o = json_object_new_object();
-	char created[TIME_ISO8601_LEN];
-
-	if (o == NULL)
-		return NULL;
-	time_iso8601(u->created_at, created, sizeof(created));
-	if (!add(o, "id", json_object_new_int64((int64_t)u->id)) ||
-	    !add_str(o, "name", u->name) || !add_str(o, "email", u->email) ||
-	    !add_str(o, "role", u->role) ||
-	    !add_str(o, "stripeCustomerId", u->stripe_customer_id) ||
-	    !add(o, "isEmailVerified", json_object_new_boolean(u->is_email_verified)) ||
-	    !add_str(o, "createdAt", created)) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
-bool
-users_field_error(struct json_object **fields, const char *name, const char *message)
-{
-	if (*fields == NULL) {
-		*fields = json_object_new_object();
-		if (*fields == NULL)
-			return false;
-	}
-	if (json_object_object_length(*fields) >= USERS_FIELDS_MAX ||
-	    json_object_object_get_ex(*fields, name, NULL))
-		return true;
-	return add_str(*fields, name, message);
-}
-
-size_t
-users_body_fields(struct json_object *body, const char *const *allowed, size_t n,
-    const char **values, size_t *lens, struct json_object **fields)
-{
-	struct json_object *v;
-	size_t problems = 0, i;
-
-	*fields = NULL;
-	for (i = 0; i < n; i++) {
-		values[i] = NULL;
-		lens[i] = 0;
-		if (body == NULL || !json_object_object_get_ex(body, allowed[i], &v) || v == NULL) {
-			(void)users_field_error(fields, allowed[i], "is required");
-			problems++;
-		} else if (!json_object_is_type(v, json_type_string)) {
-			(void)users_field_error(fields, allowed[i], "must be a string");
-			problems++;
-		} else {
-			values[i] = json_object_get_string(v);
-			lens[i] = (size_t)json_object_get_string_len(v);
-		}
-	}
-	if (body == NULL)
-		return problems;
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		for (i = 0; i < n && strcmp(key, allowed[i]) != 0; i++)
-			;
-		if (i == n) {
-			(void)users_field_error(fields, key, "is not an accepted field");
-			problems++;
-		}
-	}
-	return problems;
-}
-
-void
-users_wipe_member(struct json_object *body, const char *key)
-{
-	struct json_object *v;
-
-	if (body == NULL || !json_object_object_get_ex(body, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return;
-	/* json-c hands out its own writable copy as const; the bytes are ours to clear. */
-	/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
-	secure_wipe((void *)(uintptr_t)json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v));
-}
-
-enum pb_err
-users_unavailable(struct response *resp)
-{
-	return response_error_status(resp, 503, "service_unavailable",
-	    "accounts are not configured on this server", NULL);
-}
-
-/* Answers status with {"user": u, ...extra members of data}. Takes data (may be NULL). */
-static enum pb_err
-answer_user(struct response *resp, int status, const struct user *u, struct json_object *data)
-{
-	enum pb_err err;
-
-	if (data == NULL)
-		data = json_object_new_object();
-	if (data == NULL)
-		return PB_ENOMEM;
-	if (!add(data, "user", users_json_new(u))) {
-		json_object_put(data);
-		return PB_ENOMEM;
-	}
-	err = response_data(resp, status, data);
-	json_object_put(data);
-	return err;
-}
-
-enum pb_err
-users_answer_session(struct response *resp, int status, const struct accounts_session *s)
-{
-	struct json_object *data = json_object_new_object();
-
-	if (data == NULL || !add_str(data, "access_token", s->token) ||
-	    !add_str(data, "token_type", "Bearer") ||
-	    !add(data, "expires_in", json_object_new_int64(s->expires_in))) {
-		json_object_put(data);
-		return PB_ENOMEM;
-	}
-	return answer_user(resp, status, &s->user, data);
-}
 
 /* ---- signup ---- */
 
@@ -279,7 +130,7 @@ handle_users_create(struct app *app, struct request *req, struct response *resp)
 	err = accounts_ready(app);
 	if (err != PB_OK)
 		goto answer;
-	nbad = users_body_fields(req->json, signup_fields, NSIGNUP, v, lens, &fields);
+	nbad = handlers_body_fields(req->json, signup_fields, NSIGNUP, v, lens, &fields);
 	in = (struct accounts_signup){ v[0], v[1], v[2], lens[2] };
 	if (nbad > 0) {
 		/* Report the values' problems too, so one round trip shows them all. */
@@ -288,11 +139,11 @@ handle_users_create(struct app *app, struct request *req, struct response *resp)
 	} else {
 		err = accounts_register(app, req->arena, &in, &p, &s);
 	}
-	users_wipe_member(req->json, "password");
+	handlers_wipe_member(req->json, "password");
 	if (err == PB_EFIELDS &&
-	    ((p.name != NULL && !users_field_error(&fields, "name", p.name)) ||
-		(p.email != NULL && !users_field_error(&fields, "email", p.email)) ||
-		(p.password != NULL && !users_field_error(&fields, "password", p.password))))
+	    ((p.name != NULL && !handlers_field_error(&fields, "name", p.name)) ||
+		(p.email != NULL && !handlers_field_error(&fields, "email", p.email)) ||
+		(p.password != NULL && !handlers_field_error(&fields, "password", p.password))))
 		err = PB_ENOMEM;
 answer:
 	if (browser_form(req)) {
@@ -302,7 +153,7 @@ answer:
 	}
 	switch (err) {
 	case PB_OK:
-		return users_answer_session(resp, 201, &s);
+		return handlers_answer_session(resp, 201, &s);
 	case PB_EFIELDS:
 		err = response_error(resp, PB_EFIELDS, "invalid_fields", "some fields are invalid",
 		    fields);
@@ -312,7 +163,7 @@ answer:
 		return response_error(resp, PB_ECONFLICT, "email_taken",
 		    "an account with this email address already exists", NULL);
 	case PB_ECONFIG:
-		return users_unavailable(resp);
+		return handlers_accounts_unavailable(resp);
 	default:
 		json_object_put(fields);
 		return err;
@@ -324,14 +175,14 @@ answer:
 enum pb_err
 handle_users_me(struct app *app, struct request *req, struct response *resp)
 {
-	struct user u;
+	struct account u;
 	enum pb_err err;
 
 	err = accounts_get(app, req->arena, (uint64_t)req->user_id, req->user_role,
 	    (uint64_t)req->user_id, &u);
 	if (err != PB_OK)
 		return err;
-	return answer_user(resp, 200, &u, NULL);
+	return handlers_answer_user(resp, 200, &u, NULL);
 }
 
 enum pb_err
@@ -339,7 +190,7 @@ handle_users_get(struct app *app, struct request *req, struct response *resp)
 {
 	const char *param = request_route_param(req, "id");
 	long long id = 0;
-	struct user u;
+	struct account u;
 	enum pb_err err;
 
 	/* Not a number is nobody's id: forbidden to users, not found for admins. */
@@ -349,5 +200,5 @@ handle_users_get(struct app *app, struct request *req, struct response *resp)
 	    (uint64_t)id, &u);
 	if (err != PB_OK)
 		return err;
-	return answer_user(resp, 200, &u, NULL);
+	return handlers_answer_user(resp, 200, &u, NULL);
 }

@@ -1,6 +1,6 @@
 /*
  * application/x-www-form-urlencoded: parsing into decoded pairs, bracket keys, conversion
- * to one JSON object, and encoding.
+ * to one JSON object. Percent-encoding itself is util/pct.h.
  *
  * Keys are percent-decoded first and split on brackets afterwards, as PHP and Stripe do:
  * "a%5Bb%5D=1" is the same field as "a[b]=1". The bracket grammar is strict where PHP
@@ -21,36 +21,8 @@
 #include <string.h>
 
 #include "http/form.h"
-#include "http/http_private.h"
-#include "util/hex.h"
 #include "util/json.h"
-
-bool
-http_pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t *outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (n - i < 3)
-				return false;
-			hi = hex_value((unsigned char)s[i + 1]);
-			lo = hex_value((unsigned char)s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return false;
-			out[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (s[i] == '+' && plus_space) {
-			out[o++] = ' ';
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	*outlen = o;
-	return true;
-}
+#include "util/pct.h"
 
 /* Decodes s[0..n) into a new NUL-terminated string in the arena. */
 static enum pb_err
@@ -60,7 +32,7 @@ decode(struct arena *a, const char *s, size_t n, const char **out, size_t *outle
 
 	if (p == NULL)
 		return PB_ENOMEM;
-	if (!http_pct_decode(s, n, true, p, outlen))
+	if (!pct_decode(s, n, true, p, outlen))
 		return PB_EINVAL;
 	p[*outlen] = '\0';
 	*out = p;
@@ -436,32 +408,4 @@ form_to_json(struct arena *a, const struct form *f, int max_depth, struct json_o
 			return err;
 	}
 	return to_json(a, &root, 1, max_depth, out);
-}
-
-enum pb_err
-form_encode(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	enum pb_err err = PB_OK;
-	size_t run = 0;
-
-	/* Copies runs of unreserved bytes in one append each. */
-	for (size_t i = 0; err == PB_OK && i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[3];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~')
-			continue;
-		err = buf_append(b, s + run, i - run);
-		run = i + 1;
-		esc[0] = '%';
-		esc[1] = hex[c >> 4];
-		esc[2] = hex[c & 0xf];
-		if (err == PB_OK)
-			err = buf_append(b, esc, sizeof(esc));
-	}
-	if (err == PB_OK)
-		err = buf_append(b, s + run, len - run);
-	return err;
 }

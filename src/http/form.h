@@ -12,7 +12,6 @@
 #include <json-c/json.h>
 
 #include "util/arena.h"
-#include "util/buf.h"
 #include "util/err.h"
 
 #define FORM_FIELDS_MAX 256
@@ -58,8 +57,5 @@ enum pb_err form_key_split(struct arena *a, const char *key, size_t key_len,
  */
 enum pb_err form_to_json(struct arena *a, const struct form *f, int max_depth,
     struct json_object **out);
-
-/* Appends s percent-encoded for a form value or key (unreserved bytes kept). */
-enum pb_err form_encode(struct buf *b, const char *s, size_t len);
 
 #endif

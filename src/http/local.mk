@@ -2,8 +2,7 @@ src_libpaybridge_a_SOURCES += \
 	src/http/form.c src/http/form.h \
 	src/http/request.c src/http/request.h \
 	src/http/response.c src/http/response.h \
-	src/http/router.c src/http/router.h \
-	src/http/http_private.h
+	src/http/router.c src/http/router.h
 
 HTTP_TESTS = tests/unit/test_form tests/unit/test_request tests/unit/test_response \
 	tests/unit/test_router tests/unit/test_util

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "http/http_private.h"
 #include "http/router.h"
 #include "util/json.h"
+#include "util/pct.h"
 
 #define ROUTE_PATH_MAX 2048
 
@@ -68,7 +68,7 @@ is_param(const char *seg, size_t n)
 static bool
 param_decode(const char *s, size_t n, char *out, size_t *outlen)
 {
-	if (n == 0 || !http_pct_decode(s, n, false, out, outlen))
+	if (n == 0 || !pct_decode(s, n, false, out, outlen))
 		return false;
 	if (memchr(out, '/', *outlen) != NULL || memchr(out, '\0', *outlen) != NULL ||
 	    !utf8_valid(out, *outlen))
@@ -145,7 +145,7 @@ store_params(struct request *req, const struct capture *caps, size_t ncaps, char
 	size_t dlen;
 
 	for (size_t i = 0; i < ncaps; i++) {
-		if (!http_pct_decode(caps[i].value, caps[i].value_len, false, scratch, &dlen))
+		if (!pct_decode(caps[i].value, caps[i].value_len, false, scratch, &dlen))
 			return false;
 		req->params[i].name = arena_strndup(req->arena, caps[i].name, caps[i].name_len);
 		req->params[i].value = arena_strndup(req->arena, scratch, dlen);

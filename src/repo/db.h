@@ -234,7 +234,4 @@ enum pb_err db_exec_trusted(struct db *db, const char *sql, size_t len, char *er
 /* The MariaDB error number of the last failure on db (0 if none), for diagnostics. */
 unsigned db_errno_last(const struct db *db);
 
-/* Closes the connection now (statements too); the next use reconnects. For tests. */
-void db_disconnect(struct db *db);
-
 #endif

@@ -1,7 +1,8 @@
 # The database layer: the MariaDB wrapper and the migrator. The migrations themselves are
 # embedded from sql/ (see sql/local.mk).
 src_libpaybridge_a_SOURCES += \
-	src/repo/db.c src/repo/db.h \
+	src/repo/db.h src/repo/db_private.h \
+	src/repo/db_conn.c src/repo/db_stmt.c src/repo/db_tx.c \
 	src/repo/migrate.c src/repo/migrate.h
 
 # The outbox of Stripe work.

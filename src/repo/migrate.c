@@ -31,19 +31,6 @@ static const char sql_record[] =
     "VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
 static const char sql_forget[] = "DELETE FROM schema_migrations WHERE version = ?";
 
-static const char *const state_names[MIGRATE__MAX] = {
-	[MIGRATE_PENDING] = "pending",
-	[MIGRATE_APPLIED] = "applied",
-	[MIGRATE_CHANGED] = "CHANGED",
-	[MIGRATE_UNKNOWN] = "unknown",
-};
-
-const char *
-migrate_state_name(enum migrate_state s)
-{
-	return s < MIGRATE__MAX ? state_names[s] : "?";
-}
-
 enum pb_err
 migrate_checksum(const struct migration *m, char out[MIGRATE_SUM_LEN])
 {

@@ -54,9 +54,6 @@ struct migrate_status {
 	int64_t applied_at_us;		/* 0 when pending */
 };
 
-/* Returns "pending", "applied", "CHANGED" or "unknown". */
-const char *migrate_state_name(enum migrate_state s);
-
 /* Writes the SHA-256 of m's up script as hex into out. PB_OK or PB_ENOMEM. */
 enum pb_err migrate_checksum(const struct migration *m, char out[MIGRATE_SUM_LEN]);
 

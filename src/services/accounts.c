@@ -340,9 +340,25 @@ accounts_ready(const struct app *app)
 	return PB_ECONFIG;
 }
 
-/* Signs a token for s->user into the arena. */
+/* The profile of row u, as the layers above see it (strings borrowed from u). */
+static void
+account_from_user(struct account *out, const struct user *u)
+{
+	*out = (struct account){
+		.id = u->id,
+		.name = u->name,
+		.email = u->email,
+		.role = u->role,
+		.is_email_verified = u->is_email_verified,
+		.stripe_customer_id = u->stripe_customer_id,
+		.created_at = u->created_at,
+	};
+}
+
+/* Signs a token for user u into the arena and fills s with it and u's profile. */
 static enum pb_err
-issue(const struct app *app, struct arena *a, struct accounts_session *s)
+issue(const struct app *app, struct arena *a, const struct user *u,
+    struct accounts_session *s)
 {
 	const char *secret = app->conf->jwt_secret;
 	struct jwt_claims c;
@@ -352,13 +368,13 @@ issue(const struct app *app, struct arena *a, struct accounts_session *s)
 	int n;
 
 	memset(&c, 0, sizeof(c));
-	if (s->user.id == 0 || s->user.id > INT64_MAX || s->user.role == NULL)
+	if (u->id == 0 || u->id > INT64_MAX || u->role == NULL)
 		return PB_EINVAL;
-	c.sub = (int64_t)s->user.id;
+	c.sub = (int64_t)u->id;
 	c.iat = now;
 	c.exp = now + app->conf->jwt_ttl;
-	c.token_version = s->user.token_version;
-	n = snprintf(c.role, sizeof(c.role), "%s", s->user.role);
+	c.token_version = u->token_version;
+	n = snprintf(c.role, sizeof(c.role), "%s", u->role);
 	if (n < 0 || (size_t)n >= sizeof(c.role))
 		return PB_EINVAL;
 	token = arena_alloc(a, JWT_TOKEN_MAX + 1);
@@ -367,16 +383,19 @@ issue(const struct app *app, struct arena *a, struct accounts_session *s)
 	err = jwt_sign(secret, strlen(secret), &c, token, JWT_TOKEN_MAX + 1);
 	if (err != PB_OK)
 		return err;
+	account_from_user(&s->user, u);
 	s->token = token;
 	s->expires_in = app->conf->jwt_ttl;
 	return PB_OK;
 }
 
 enum pb_err
-accounts_authenticate(struct app *app, struct arena *a, const char *token, struct user *out)
+accounts_authenticate(struct app *app, struct arena *a, const char *token,
+    struct account *out)
 {
 	const char *secret = app->conf->jwt_secret;
 	struct jwt_claims c;
+	struct user u;
 	enum pb_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -386,7 +405,7 @@ accounts_authenticate(struct app *app, struct arena *a, const char *token, struc
 	err = jwt_verify(secret, strlen(secret), token, time_real_us() / US_PER_S, &c);
 	if (err != PB_OK)
 		return err;
-	err = repo_users_get(app->db, a, (uint64_t)c.sub, out);
+	err = repo_users_get(app->db, a, (uint64_t)c.sub, &u);
 	if (err == PB_ENOTFOUND) {
 		log_debug("auth: token for user %" PRId64 ", who is gone", c.sub);
 		return PB_EAUTH;
@@ -394,24 +413,30 @@ accounts_authenticate(struct app *app, struct arena *a, const char *token, struc
 	if (err != PB_OK)
 		return err;
 	/* A password change or a deletion bumps the version: older tokens are revoked. */
-	if ((int64_t)out->token_version != c.token_version) {
+	if ((int64_t)u.token_version != c.token_version) {
 		log_debug("auth: token version %" PRId64 " of user %" PRId64 " is revoked",
 		    c.token_version, c.sub);
-		memset(out, 0, sizeof(*out));
 		return PB_EAUTH;
 	}
+	account_from_user(out, &u);
 	return PB_OK;
 }
 
 enum pb_err
 accounts_get(struct app *app, struct arena *a, uint64_t caller_id, const char *caller_role,
-    uint64_t id, struct user *out)
+    uint64_t id, struct account *out)
 {
+	struct user u;
+	enum pb_err err;
+
 	memset(out, 0, sizeof(*out));
 	/* Refused before looking: a non-admin learns nothing about which ids exist. */
 	if (id != caller_id && (caller_role == NULL || strcmp(caller_role, "admin") != 0))
 		return PB_EFORBIDDEN;
-	return repo_users_get(app->db, a, id, out);
+	err = repo_users_get(app->db, a, id, &u);
+	if (err == PB_OK)
+		account_from_user(out, &u);
+	return err;
 }
 
 /* ---- signup ---- */
@@ -420,6 +445,7 @@ struct signup_tx {
 	struct app *app;
 	const char *name, *email, *hash;
 	uint64_t id;
+	struct customers_claim claim;	/* the create_customer job, handed to the inline run */
 };
 
 /* The user and its create_customer job commit together, or neither does. */
@@ -434,7 +460,7 @@ signup_tx(struct db *db, void *arg)
 	if (err != PB_OK)
 		return err;
 	return customers_enqueue(t->app, db, t->id, t->name, t->email,
-	    CUSTOMER_SOURCE_REGISTRATION);
+	    CUSTOMER_SOURCE_REGISTRATION, &t->claim);
 }
 
 /* Copies s trimmed into the arena. */
@@ -453,6 +479,7 @@ accounts_register(struct app *app, struct arena *a, const struct accounts_signup
 {
 	struct password_params params;
 	struct signup_tx tx;
+	struct user u;
 	char hash[PASSWORD_PHC_MAX], customer[CUSTOMER_ID_MAX + 1];
 	enum pb_err err, cerr;
 
@@ -489,29 +516,35 @@ accounts_register(struct app *app, struct arena *a, const struct accounts_signup
 	log_event(LOGL_INFO, "user registered", (const struct log_kv[]){
 	    LOG_NUM("user_id", tx.id) }, 1);
 
-	/* After commit, within the budget; a failure leaves the job to the jobs worker. */
-	cerr = customers_create_now(app, tx.id, app->conf->customer_inline_budget_ms, customer,
-	    sizeof(customer));
+	/*
+	 * The row, read once: for the answer, and for the inline run, which gets it and the
+	 * job just queued rather than reading either back.
+	 */
+	err = repo_users_get(app->db, a, tx.id, &u);
+	if (err == PB_OK) {
+		/* Within the budget; a failure leaves the job to the jobs worker. */
+		cerr = customers_create_now(app, a, &tx.claim, &u,
+		    app->conf->customer_inline_budget_ms, customer, sizeof(customer));
+	} else {
+		/* The account exists; answer with what we know rather than fail the signup. */
+		log_warnx("signup: user %" PRIu64 " committed but not read back (%s)", tx.id,
+		    pb_err_code(err));
+		memset(&u, 0, sizeof(u));
+		u.id = tx.id;
+		u.name = tx.name;
+		u.email = tx.email;
+		u.role = "user";
+		u.created_at = time_real_us();
+		/* Unread, the row cannot vouch for the run: the jobs worker reads it later. */
+		cerr = err;
+	}
 	if (cerr != PB_OK)
 		log_event(LOGL_INFO, "Stripe customer left to the jobs worker",
 		    (const struct log_kv[]){ LOG_NUM("user_id", tx.id),
 			LOG_STR("reason", pb_err_code(cerr)) }, 2);
-	err = repo_users_get(app->db, a, tx.id, &out->user);
-	if (err != PB_OK) {
-		/* The account exists; answer with what we know rather than fail the signup. */
-		log_warnx("signup: user %" PRIu64 " committed but not read back (%s)", tx.id,
-		    pb_err_code(err));
-		memset(&out->user, 0, sizeof(out->user));
-		out->user.id = tx.id;
-		out->user.name = tx.name;
-		out->user.email = tx.email;
-		out->user.role = "user";
-		out->user.created_at = time_real_us();
-	}
-	if (out->user.stripe_customer_id == NULL && cerr == PB_OK)
-		out->user.stripe_customer_id = arena_strdup(a, customer);
-	out->user.password_hash = NULL;
-	return issue(app, a, out);
+	if (u.stripe_customer_id == NULL && cerr == PB_OK)
+		u.stripe_customer_id = arena_strdup(a, customer);
+	return issue(app, a, &u, out);
 }
 
 /* ---- login ---- */
@@ -596,6 +629,7 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 {
 	struct password_params params;
 	struct admit_tx x;
+	struct user u;
 	char client[ACCOUNTS_CLIENT_KEY_MAX + 1], tag[ACCOUNTS_EMAIL_TAG_LEN + 1];
 	size_t len;
 	enum pb_err err;
@@ -641,7 +675,7 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 		return PB_ERATE;
 	}
 
-	err = repo_users_get_by_email(app->db, a, x.email, &out->user);
+	err = repo_users_get_by_email(app->db, a, x.email, &u);
 	if (err == PB_ENOTFOUND) {
 		err = password_verify_dummy(&params, password, password_len);
 		if (err != PB_EAUTH && err != PB_EFIELDS)
@@ -652,10 +686,10 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 	}
 	if (err != PB_OK)
 		return err;
-	err = password_verify(out->user.password_hash, password, password_len);
+	err = password_verify(u.password_hash, password, password_len);
 	if (err == PB_EINVAL)
 		log_error("user %" PRIu64 " has a stored password hash we cannot read",
-		    out->user.id);
+		    u.id);
 	if (err == PB_EAUTH || err == PB_EFIELDS || err == PB_EINVAL) {
 		login_failed(app, &x, tag, "wrong password");
 		memset(out, 0, sizeof(*out));
@@ -674,20 +708,19 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 		    ACCOUNTS_THROTTLE_EMAIL_MAX);
 	if (err != PB_OK)
 		log_warnx("login: could not clear the throttle records (%s)", pb_err_code(err));
-	if (password_needs_rehash(out->user.password_hash, &params)) {
+	if (password_needs_rehash(u.password_hash, &params)) {
 		char hash[PASSWORD_PHC_MAX];
 
 		err = password_hash(&params, password, password_len, hash, sizeof(hash));
 		if (err == PB_OK)
-			err = repo_users_set_password_hash(app->db, out->user.id, hash);
+			err = repo_users_set_password_hash(app->db, u.id, hash);
 		if (err == PB_OK)
 			log_info("user %" PRIu64 ": password rehashed with the current parameters",
-			    out->user.id);
+			    u.id);
 		else
-			log_warnx("user %" PRIu64 ": password rehash failed (%s)", out->user.id,
+			log_warnx("user %" PRIu64 ": password rehash failed (%s)", u.id,
 			    pb_err_code(err));
 		secure_wipe(hash, sizeof(hash));
 	}
-	out->user.password_hash = NULL;
-	return issue(app, a, out);
+	return issue(app, a, &u, out);
 }

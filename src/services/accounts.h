@@ -46,12 +46,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "repo/throttle.h"
-#include "repo/users.h"
 #include "util/err.h"
 
 struct app;
 struct arena;
+struct throttle;	/* repo/throttle.h: only the pure throttle steps below read one */
 
 #define ACCOUNTS_NAME_MAX 200		/* characters (code points) */
 #define ACCOUNTS_EMAIL_MAX 254		/* bytes */
@@ -85,9 +84,23 @@ struct accounts_problems {
 	const char *password;
 };
 
+/*
+ * A user as the layers above services see it: the profile, never the password hash or
+ * the token version. Strings live in the arena the call was given.
+ */
+struct account {
+	uint64_t id;
+	const char *name;
+	const char *email;
+	const char *role;		/* "user" or "admin" */
+	bool is_email_verified;
+	const char *stripe_customer_id;	/* NULL until created */
+	int64_t created_at;		/* microseconds since the epoch, UTC */
+};
+
 /* A signed-in user: the profile and a fresh access token (both in the call's arena). */
 struct accounts_session {
-	struct user user;
+	struct account user;
 	const char *token;
 	int64_t expires_in;	/* seconds */
 };
@@ -178,13 +191,13 @@ enum pb_err accounts_login(struct app *app, struct arena *a, const char *email,
  * token_version has moved on; PB_ECONFIG without jwt_secret; PB_EDB and the like.
  */
 enum pb_err accounts_authenticate(struct app *app, struct arena *a, const char *token,
-    struct user *out);
+    struct account *out);
 
 /*
  * Reads user id for a caller (caller_id with caller_role): PB_EFORBIDDEN unless it is the
  * caller or the caller is an admin; PB_ENOTFOUND when absent or deleted.
  */
 enum pb_err accounts_get(struct app *app, struct arena *a, uint64_t caller_id,
-    const char *caller_role, uint64_t id, struct user *out);
+    const char *caller_role, uint64_t id, struct account *out);
 
 #endif

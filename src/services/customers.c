@@ -20,8 +20,6 @@
 #include "util/metrics.h"
 #include "util/timeutil.h"
 
-#define JOB_KIND "create_customer"
-#define KEY_MAX 64
 #define ARENA_MAX (256 * 1024)
 /* Stripe forgets idempotency keys after 24 h; past this, search before creating. */
 #define KEY_WINDOW_US (23LL * 3600 * 1000000)
@@ -59,9 +57,9 @@ source_parse(const char *s)
 
 /* The user id alone decides the key: every attempt for a user asks for the same customer. */
 static void
-job_key(uint64_t user_id, char key[KEY_MAX])
+job_key(uint64_t user_id, char key[CUSTOMERS_KEY_MAX])
 {
-	(void)snprintf(key, KEY_MAX, "paybridge-customer-user-%" PRIu64, user_id);
+	(void)snprintf(key, CUSTOMERS_KEY_MAX, "paybridge-customer-user-%" PRIu64, user_id);
 }
 
 /* An inline claim lasts as long as the caller's budget, plus a margin. */
@@ -71,37 +69,46 @@ lease_us(int64_t budget_ms)
 	return budget_ms * 1000 + INLINE_LEASE_MARGIN_US;
 }
 
-/* Queues the job claimed by this process for budget_ms; an existing job is fine. */
+/*
+ * Queues the job claimed by this process for budget_ms and describes it in *claim; an
+ * existing job is fine (claim->held false).
+ */
 static enum pb_err
 enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
-    const char *email, enum customer_source source, int64_t budget_ms)
+    const char *email, enum customer_source source, int64_t budget_ms,
+    struct customers_claim *claim)
 {
 	struct json_object *payload = json_object_new_object();
-	char key[KEY_MAX];
 	enum pb_err err;
-	uint64_t id;
 
+	memset(claim, 0, sizeof(*claim));
 	if (payload == NULL)
 		return PB_ENOMEM;
 	json_object_object_add(payload, "name", json_object_new_string(name));
 	json_object_object_add(payload, "email", json_object_new_string(email));
 	json_object_object_add(payload, "source",
 	    json_object_new_string(customer_source_name(source)));
-	job_key(user_id, key);
-	err = repo_jobs_insert(db, JOB_KIND, user_id, key,
+	job_key(user_id, claim->key);
+	claim->user_id = user_id;
+	claim->max_attempts = (uint32_t)app->conf->jobs_max_attempts;
+	claim->name = name;
+	claim->email = email;
+	claim->source = source;
+	err = repo_jobs_insert(db, CUSTOMERS_JOB_CREATE, user_id, claim->key,
 	    json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN),
-	    (uint32_t)app->conf->jobs_max_attempts, outbox_owner(), lease_us(budget_ms), &id);
+	    claim->max_attempts, outbox_owner(), lease_us(budget_ms), &claim->job_id);
 	json_object_put(payload);
+	claim->held = err == PB_OK;
 	/* A job for this user already exists: it will make the one customer. */
 	return err == PB_ECONFLICT ? PB_OK : err;
 }
 
 enum pb_err
 customers_enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
-    const char *email, enum customer_source source)
+    const char *email, enum customer_source source, struct customers_claim *claim)
 {
 	return enqueue(app, db, user_id, name, email, source,
-	    app->conf->customer_inline_budget_ms);
+	    app->conf->customer_inline_budget_ms, claim);
 }
 
 /* Adopts a customer Stripe already has for the user (an earlier attempt's, past the key window). */
@@ -136,18 +143,66 @@ adopt_existing(struct app *app, struct arena *a, const struct job *job, bool *ad
 	return err;
 }
 
+/*
+ * Asks Stripe for job's customer with name, email and source (the job's snapshot) and
+ * records it on the user. *out_id: the customer the user has now (in a), NULL when the
+ * user is gone.
+ */
+static enum pb_err
+create(struct app *app, struct arena *a, const struct job *job, const char *name,
+    const char *email, enum customer_source source, const char **out_id)
+{
+	struct stripe_customer customer;
+	struct stripe_customer_params params;
+	struct stripe_kv meta[2];
+	char description[64], user_id[24];
+	const char *kept = NULL;
+	bool stored;
+	enum pb_err err;
+
+	*out_id = NULL;
+	(void)snprintf(description, sizeof(description), "Customer for user ID: %" PRIu64,
+	    job->user_id);
+	(void)snprintf(user_id, sizeof(user_id), "%" PRIu64, job->user_id);
+	meta[0] = (struct stripe_kv){ "user_id", user_id };
+	meta[1] = (struct stripe_kv){ "source", customer_source_name(source) };
+	params = (struct stripe_customer_params){
+		.name = name,
+		.email = email,
+		.description = description,
+		.metadata = meta,
+		.nmetadata = 2,
+	};
+	err = stripe_customer_create(app->stripe, &params, job->idempotency_key, &customer);
+	if (err != PB_OK)
+		return err;
+	err = repo_users_set_customer(app->db, a, job->user_id, customer.id, &stored, &kept);
+	if (err == PB_OK && stored) {
+		metrics_add(created_metric[source], 1);
+		log_event(LOGL_INFO, "Stripe customer created", (const struct log_kv[]){
+			LOG_NUM("user_id", job->user_id), LOG_STR("customer", customer.id),
+			LOG_STR("source", customer_source_name(source)),
+			LOG_NUM("attempt", job->attempts) }, 4);
+		/* Out of arena leaves *out_id NULL; the customer is stored all the same. */
+		kept = arena_strdup(a, customer.id);
+	} else if (err == PB_OK && kept != NULL && strcmp(kept, customer.id) != 0) {
+		/* Cannot happen through one key; say so loudly for paybridgectl reconcile. */
+		log_warnx("user %" PRIu64 " already has customer %s; %s is a duplicate", job->user_id,
+		    kept, customer.id);
+	}
+	stripe_customer_free(&customer);
+	*out_id = err == PB_OK ? kept : NULL;
+	return err;
+}
+
 enum pb_err
 customers_run_job(struct app *app, struct arena *a, const struct job *job)
 {
 	struct json_object *payload = NULL;
-	struct stripe_customer customer;
-	struct stripe_customer_params params;
-	struct stripe_kv meta[2];
 	enum customer_source source;
-	char description[64], user_id[24];
-	const char *kept = NULL;
+	const char *id;
 	struct user user;
-	bool stored, adopted;
+	bool adopted;
 	enum pb_err err;
 
 	err = repo_users_get_any(app->db, a, job->user_id, &user);
@@ -171,35 +226,10 @@ customers_run_job(struct app *app, struct arena *a, const struct job *job)
 		}
 	}
 	source = source_parse(json_get_str(payload, "source"));
-	(void)snprintf(description, sizeof(description), "Customer for user ID: %" PRIu64,
-	    job->user_id);
-	(void)snprintf(user_id, sizeof(user_id), "%" PRIu64, job->user_id);
-	meta[0] = (struct stripe_kv){ "user_id", user_id };
-	meta[1] = (struct stripe_kv){ "source", customer_source_name(source) };
-	params = (struct stripe_customer_params){
-		.name = json_get_str(payload, "name"),
-		.email = json_get_str(payload, "email"),
-		.description = description,
-		.metadata = meta,
-		.nmetadata = 2,
-	};
-	err = stripe_customer_create(app->stripe, &params, job->idempotency_key, &customer);
+	/* payload owns the strings until it is put. */
+	err = create(app, a, job, json_get_str(payload, "name"), json_get_str(payload, "email"),
+	    source, &id);
 	json_object_put(payload);
-	if (err != PB_OK)
-		return err;
-	err = repo_users_set_customer(app->db, a, job->user_id, customer.id, &stored, &kept);
-	if (err == PB_OK && stored) {
-		metrics_add(created_metric[source], 1);
-		log_event(LOGL_INFO, "Stripe customer created", (const struct log_kv[]){
-			LOG_NUM("user_id", job->user_id), LOG_STR("customer", customer.id),
-			LOG_STR("source", customer_source_name(source)),
-			LOG_NUM("attempt", job->attempts) }, 4);
-	} else if (err == PB_OK && kept != NULL && strcmp(kept, customer.id) != 0) {
-		/* Cannot happen through one key; say so loudly for paybridgectl reconcile. */
-		log_warnx("user %" PRIu64 " already has customer %s; %s is a duplicate", job->user_id,
-		    kept, customer.id);
-	}
-	stripe_customer_free(&customer);
 	return err;
 }
 
@@ -238,26 +268,54 @@ run_claimed(struct app *app, struct arena *a, uint64_t job_id, int64_t budget_ms
 	return err;
 }
 
-enum pb_err
-customers_create_now(struct app *app, uint64_t user_id, int64_t budget_ms, char *id,
-    size_t idlen)
+/*
+ * Runs the job of claim, which this process holds, within budget_ms for the user of row,
+ * and settles it; nothing is read back: the job is as enqueue inserted it.
+ */
+static enum pb_err
+run_held(struct app *app, struct arena *a, const struct customers_claim *claim,
+    const struct user *row, int64_t budget_ms, char *id, size_t idlen)
 {
-	struct arena a;
-	struct job job;
-	char key[KEY_MAX];
-	enum pb_err err;
+	struct job job = {
+		.id = claim->job_id,
+		.kind = CUSTOMERS_JOB_CREATE,
+		.user_id = claim->user_id,
+		.idempotency_key = claim->key,
+		.status = "running",
+		.attempts = 1,
+		.max_attempts = claim->max_attempts,
+		.leased_by = outbox_owner(),
+		/* Just now, so far inside Stripe's key window that there is nothing to adopt. */
+		.first_attempt_at = time_real_us(),
+	};
+	const char *customer = row->stripe_customer_id;
+	enum pb_err err = PB_OK;
 
-	arena_init(&a, ARENA_MAX);
-	job_key(user_id, key);
-	err = repo_jobs_get_by_key(app->db, &a, key, &job);
+	/* As customers_run_job: done already (another path won), or the user left. */
+	if (customer == NULL && !row->deleted) {
+		stripe_set_deadline(app->stripe, app_deadline(app, budget_ms));
+		err = create(app, a, &job, claim->name, claim->email, claim->source, &customer);
+		stripe_set_deadline(app->stripe, app->deadline_us);
+	}
+	metrics_add(METRIC_JOB_ATTEMPTS, 1);
+	outbox_settle(app, &job, err, err != PB_OK ? pb_strerror(err) : NULL);
+	if (err != PB_OK)
+		return err;
+	if (customer == NULL)
+		return PB_ENOTFOUND;
+	if (snprintf(id, idlen, "%s", customer) >= (int)idlen)
+		return PB_ETOOBIG;
+	return PB_OK;
+}
+
+enum pb_err
+customers_create_now(struct app *app, struct arena *a, const struct customers_claim *claim,
+    const struct user *row, int64_t budget_ms, char *id, size_t idlen)
+{
 	/* Ours to run only if customers_enqueue just claimed it for this process. */
-	if (err == PB_OK && strcmp(job.status, "running") == 0 && job.leased_by != NULL &&
-	    strcmp(job.leased_by, outbox_owner()) == 0)
-		err = run_claimed(app, &a, job.id, budget_ms);
-	if (err == PB_OK)
-		err = read_customer(app, &a, user_id, id, idlen);
-	arena_cleanup(&a);
-	return err;
+	if (!claim->held || row->id != claim->user_id)
+		return PB_ENOTFOUND;
+	return run_held(app, a, claim, row, budget_ms, id, idlen);
 }
 
 enum pb_err
@@ -265,10 +323,10 @@ customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source 
     int64_t budget_ms, char *id, size_t idlen)
 {
 	int64_t deadline = app_deadline(app, budget_ms);
+	struct customers_claim claim;
 	struct arena a;
 	struct user user;
 	struct job job;
-	char key[KEY_MAX];
 	bool claimed = false;
 	enum pb_err err;
 
@@ -280,11 +338,15 @@ customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source 
 		err = read_customer(app, &a, user_id, id, idlen);
 		goto out;
 	}
-	err = enqueue(app, app->db, user_id, user.name, user.email, source, budget_ms);
+	err = enqueue(app, app->db, user_id, user.name, user.email, source, budget_ms, &claim);
 	if (err != PB_OK)
 		goto out;
-	job_key(user_id, key);
-	err = repo_jobs_get_by_key(app->db, &a, key, &job);
+	/* The first to need the customer queued the job itself: run it as signup does. */
+	if (claim.held) {
+		err = run_held(app, &a, &claim, &user, budget_ms, id, idlen);
+		goto out;
+	}
+	err = repo_jobs_get_by_key(app->db, &a, claim.key, &job);
 	if (err != PB_OK)
 		goto out;
 	if (strcmp(job.status, "done") == 0) {

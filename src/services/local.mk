@@ -3,7 +3,8 @@ src_libpaybridge_a_SOURCES += \
 src_libpaybridge_a_SOURCES += \
 	src/services/customers.c src/services/customers.h \
 	src/services/health.c src/services/health.h \
-	src/services/outbox.c src/services/outbox.h
+	src/services/outbox.c src/services/outbox.h \
+	src/services/outbox_kinds.c
 src_libpaybridge_a_SOURCES += \
 	src/services/accounts.c src/services/accounts.h
 src_libpaybridge_a_SOURCES += \

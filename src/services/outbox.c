@@ -7,14 +7,14 @@
 
 #include "repo/jobs.h"
 #include "services/app.h"
-#include "services/customers.h"
 #include "services/outbox.h"
 #include "util/arena.h"
+#include "util/backoff.h"
 #include "util/log.h"
 #include "util/metrics.h"
-#include "util/rand.h"
 
 #define ARENA_MAX (256 * 1024)
+/* Attempt n+1 waits 1 s doubling per failed attempt, at most 1 h, jittered. */
 #define BACKOFF_BASE_US 1000000LL
 #define BACKOFF_MAX_US (3600LL * 1000000)
 
@@ -36,19 +36,6 @@ outbox_owner(void)
 	return owner;
 }
 
-int64_t
-outbox_backoff_us(uint32_t attempts)
-{
-	int64_t d = BACKOFF_BASE_US;
-
-	for (uint32_t i = 1; i < attempts && d < BACKOFF_MAX_US; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX_US)
-		d = BACKOFF_MAX_US;
-	/* Jitter over the upper half spreads out jobs that failed together. */
-	return d / 2 + (int64_t)rand_below((uint64_t)(d / 2) + 1);
-}
-
 /* Errors that another attempt cannot fix: Stripe refused what we sent. */
 static bool
 permanent(enum pb_err err)
@@ -59,6 +46,7 @@ permanent(enum pb_err err)
 void
 outbox_settle(struct app *app, const struct job *job, enum pb_err result, const char *error_text)
 {
+	int64_t delay;
 	bool dead;
 	enum pb_err err;
 
@@ -67,8 +55,9 @@ outbox_settle(struct app *app, const struct job *job, enum pb_err result, const 
 	} else {
 		dead = permanent(result) || job->attempts >= job->max_attempts;
 		metrics_add(METRIC_JOB_FAILURES, 1);
+		delay = backoff_us(BACKOFF_BASE_US, BACKOFF_MAX_US, job->attempts);
 		err = repo_jobs_failed(app->db, job->id, error_text != NULL ? error_text :
-		    pb_strerror(result), outbox_backoff_us(job->attempts), dead);
+		    pb_strerror(result), delay, dead);
 		log_event(dead ? LOGL_WARN : LOGL_INFO, dead ? "job is dead" : "job attempt failed",
 		    (const struct log_kv[]){
 			LOG_NUM("job_id", job->id), LOG_STR("kind", job->kind),
@@ -82,6 +71,17 @@ outbox_settle(struct app *app, const struct job *job, enum pb_err result, const 
 	if (err != PB_OK)
 		log_warnx("job %" PRIu64 ": could not record the outcome: %s", job->id,
 		    pb_strerror(err));
+}
+
+enum pb_err
+outbox_run(struct app *app, struct arena *a, const struct job *job)
+{
+	for (const struct outbox_kind *k = outbox_kinds; k->name != NULL; k++) {
+		if (strcmp(job->kind, k->name) == 0)
+			return k->run(app, a, job);
+	}
+	log_warnx("job %" PRIu64 " has unknown kind %s", job->id, job->kind);
+	return PB_EINVAL;
 }
 
 size_t
@@ -99,12 +99,7 @@ outbox_run_due(struct app *app, size_t max)
 		if (err != PB_OK)
 			break;
 		metrics_add(METRIC_JOB_ATTEMPTS, 1);
-		if (strcmp(job.kind, "create_customer") == 0) {
-			err = customers_run_job(app, &a, &job);
-		} else {
-			log_warnx("job %" PRIu64 " has unknown kind %s", job.id, job.kind);
-			err = PB_EINVAL;
-		}
+		err = outbox_run(app, &a, &job);
 		outbox_settle(app, &job, err, NULL);
 	}
 	arena_cleanup(&a);

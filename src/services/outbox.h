@@ -1,6 +1,10 @@
 /*
  * The jobs worker's loop body: claim due jobs, run them, retry failures with exponential
  * backoff and jitter, and move a job to dead after its last attempt (logged and counted).
+ *
+ * The outbox knows no service. Each job kind names the function that runs it in
+ * outbox_kinds[] (outbox_kinds.c), the one file that includes the public header of every
+ * service that queues jobs; a service adds its kinds there and to nothing else here.
  */
 #ifndef PB_SERVICES_OUTBOX_H
 #define PB_SERVICES_OUTBOX_H
@@ -14,14 +18,31 @@ struct app;
 struct arena;
 struct job;
 
+/*
+ * A kind of job: the stripe_jobs.kind text and the function that runs one claimed job of
+ * it. run gets the job and an arena reset before each job; it returns PB_OK when the work
+ * is done (or no longer wanted), PB_EINVAL or PB_EFIELDS when no later attempt can succeed
+ * (the job goes dead at once), any other error to be retried after the backoff.
+ */
+struct outbox_kind {
+	const char *name;
+	enum pb_err (*run)(struct app *app, struct arena *a, const struct job *job);
+};
+
+/* Every kind the outbox runs, ended by an entry whose name is NULL (outbox_kinds.c). */
+extern const struct outbox_kind outbox_kinds[];
+
 /* How long a claim lasts; a process that dies mid-job loses its claim after this. */
 #define OUTBOX_LEASE_US (60 * 1000000LL)
 
 /* Claims and runs up to max due jobs; returns how many ran (0: nothing was due). */
 size_t outbox_run_due(struct app *app, size_t max);
 
-/* Delay before attempt n+1 after n failed attempts: 1 s doubling, capped at 1 h, jittered. */
-int64_t outbox_backoff_us(uint32_t attempts);
+/*
+ * Runs one claimed job through its kind's run function; PB_EINVAL (logged) for a kind
+ * outbox_kinds[] does not list. Does not settle it: see outbox_settle.
+ */
+enum pb_err outbox_run(struct app *app, struct arena *a, const struct job *job);
 
 /*
  * Records the outcome of a claimed job: done on PB_OK, else pending again after the

@@ -16,9 +16,11 @@
 
 #include "stripe/client.h"
 #include "stripe/internal.h"
+#include "util/backoff.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/pct.h"
 #include "util/rand.h"
 #include "util/secure.h"
 #include "util/strnum.h"
@@ -305,7 +307,7 @@ stripe_path(char *out, size_t outlen, const char *prefix, const char *id, const 
 	buf_init(&b, outlen > 0 ? outlen - 1 : 0);
 	err = buf_appends(&b, prefix);
 	if (err == PB_OK)
-		err = stripe_form_escape(&b, id, strlen(id));
+		err = pct_encode(&b, id, strlen(id));
 	if (err == PB_OK && suffix != NULL)
 		err = buf_appends(&b, suffix);
 	if (err == PB_OK)
@@ -316,16 +318,10 @@ stripe_path(char *out, size_t outlen, const char *prefix, const char *id, const 
 
 /* The wait before retry number `retry` (1, 2, ...): Stripe's libraries' schedule. */
 static int64_t
-backoff_us(int retry, long long retry_after_s)
+retry_wait_us(int retry, long long retry_after_s)
 {
-	int64_t base = BACKOFF_FIRST_US, wait;
+	int64_t wait = backoff_us(BACKOFF_FIRST_US, BACKOFF_CAP_US, (uint32_t)retry);
 
-	for (int i = 1; i < retry && base < BACKOFF_CAP_US; i++)
-		base *= 2;
-	if (base > BACKOFF_CAP_US)
-		base = BACKOFF_CAP_US;
-	/* Jitter in [base/2, base] spreads workers that failed together. */
-	wait = base / 2 + (int64_t)rand_below((uint64_t)base / 2 + 1);
 	if (wait < BACKOFF_FIRST_US)
 		wait = BACKOFF_FIRST_US;
 	if (retry_after_s >= 0 && retry_after_s <= RETRY_AFTER_MAX_S &&
@@ -569,7 +565,7 @@ stripe_request(struct stripe *s, const char *method, const char *path,
 		}
 		if (!retry || attempt > s->max_retries)
 			break;
-		wait = backoff_us(attempt, rc == CURLE_OK ? s->retry_after_s : -1);
+		wait = retry_wait_us(attempt, rc == CURLE_OK ? s->retry_after_s : -1);
 		/* Sleep only when the next attempt still has time to run afterwards. */
 		if (now + wait >= deadline)
 			break;

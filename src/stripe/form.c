@@ -5,6 +5,7 @@
 
 #include "stripe/form.h"
 #include "util/json.h"
+#include "util/pct.h"
 
 void
 stripe_form_init(struct stripe_form *f)
@@ -18,43 +19,6 @@ stripe_form_free(struct stripe_form *f)
 {
 	buf_free(&f->b);
 	f->err = PB_OK;
-}
-
-static bool
-unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-enum pb_err
-stripe_form_escape(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	enum pb_err err = PB_OK;
-	size_t run = 0;
-
-	/* Unreserved runs are appended in one go: values are mostly plain text. */
-	for (size_t i = 0; i < len && err == PB_OK; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[3];
-
-		if (unreserved(c)) {
-			run++;
-			continue;
-		}
-		if (run > 0)
-			err = buf_append(b, s + i - run, run);
-		run = 0;
-		esc[0] = '%';
-		esc[1] = hex[c >> 4];
-		esc[2] = hex[c & 0x0f];
-		if (err == PB_OK)
-			err = buf_append(b, esc, sizeof(esc));
-	}
-	if (err == PB_OK && run > 0)
-		err = buf_append(b, s + len - run, run);
-	return err;
 }
 
 /*
@@ -71,7 +35,7 @@ append_key(struct buf *b, const char *key)
 	n = strcspn(p, "[]");
 	if (n == 0 || p[n] == ']')
 		return PB_EINVAL;
-	err = stripe_form_escape(b, p, n);
+	err = pct_encode(b, p, n);
 	p += n;
 	while (err == PB_OK && *p != '\0') {
 		if (*p != '[')
@@ -82,7 +46,7 @@ append_key(struct buf *b, const char *key)
 			return PB_EINVAL;
 		err = buf_appendc(b, '[');
 		if (err == PB_OK)
-			err = stripe_form_escape(b, open, (size_t)(close - open));
+			err = pct_encode(b, open, (size_t)(close - open));
 		if (err == PB_OK)
 			err = buf_appendc(b, ']');
 		p = close + 1;
@@ -115,14 +79,14 @@ add_pair(struct stripe_form *f, const char *parent, const char *sub, const char 
 	if (err == PB_OK && sub != NULL) {
 		err = buf_appendc(&tmp, '[');
 		if (err == PB_OK)
-			err = stripe_form_escape(&tmp, sub, strlen(sub));
+			err = pct_encode(&tmp, sub, strlen(sub));
 		if (err == PB_OK)
 			err = buf_appendc(&tmp, ']');
 	}
 	if (err == PB_OK)
 		err = buf_appendc(&tmp, '=');
 	if (err == PB_OK)
-		err = stripe_form_escape(&tmp, value, vlen);
+		err = pct_encode(&tmp, value, vlen);
 	if (err == PB_OK)
 		err = buf_append(&f->b, tmp.data, tmp.len);
 	buf_free(&tmp);

@@ -3,7 +3,7 @@
  * bracket keys: metadata[user_id]=42, expand[]=customer, line_items[0][price]=price_1.
  *
  * Every byte of a value, and of each key segment, except ALPHA DIGIT - . _ ~ is
- * percent-encoded (a space is %20, never +), so no value can add or change a parameter.
+ * percent-encoded by util/pct.h (a space is %20, never +), so no value can add or change a parameter.
  * The brackets that give a key its structure are written literally, as stripe-ruby
  * sends them (stripe-python sends %5B %5D; Stripe decodes the key before it reads the
  * brackets, so both mean the same). A key segment may therefore not itself contain '['
@@ -68,11 +68,5 @@ const char *stripe_form_text(const struct stripe_form *f);
 
 /* Returns the length of the encoded text. */
 size_t stripe_form_len(const struct stripe_form *f);
-
-/*
- * Appends s percent-encoded (all but ALPHA DIGIT - . _ ~) to b. Used for values, key
- * segments and ids placed in URL paths.
- */
-enum pb_err stripe_form_escape(struct buf *b, const char *s, size_t len);
 
 #endif

@@ -102,18 +102,6 @@ int_field(struct conf *c, const struct conf_key *k)
 	return (long long *)(void *)((char *)c + k->off);
 }
 
-static const char *
-str_value(const struct conf *c, const struct conf_key *k)
-{
-	return *(char *const *)(const void *)((const char *)c + k->off);
-}
-
-static long long
-int_value(const struct conf *c, const struct conf_key *k)
-{
-	return *(const long long *)(const void *)((const char *)c + k->off);
-}
-
 static const struct conf_key *
 find_key(const char *name, size_t len)
 {
@@ -498,22 +486,4 @@ conf_load(struct conf *c, const char *path, bool required, char *err, size_t err
 		return rc == PB_ENOTFOUND ? PB_ECONFIG : rc;
 	}
 	return PB_OK;
-}
-
-void
-conf_dump(const struct conf *c, int fd)
-{
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct conf_key *k = &keys[i];
-
-		if (k->type == CT_SECRET)
-			dprintf(fd, "%s = %s\n", k->name,
-			    str_value(c, k)[0] != '\0' ? "(set)" : "(unset)");
-		else if (k->type == CT_INT)
-			dprintf(fd, "%s = %lld\n", k->name, int_value(c, k));
-		else if (k->type == CT_OCTAL)
-			dprintf(fd, "%s = %04llo\n", k->name, int_value(c, k));
-		else
-			dprintf(fd, "%s = %s\n", k->name, str_value(c, k));
-	}
 }

@@ -102,7 +102,4 @@ enum pb_err conf_validate(const struct conf *c, char *err, size_t errlen);
 /* Frees every string, wiping secrets first. */
 void conf_free(struct conf *c);
 
-/* Writes key = value lines of c to out, with secrets shown as "(set)" or "(unset)". */
-void conf_dump(const struct conf *c, int fd);
-
 #endif

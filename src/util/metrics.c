@@ -259,14 +259,6 @@ metrics_webhook_secret(const char *label, uint64_t n)
 	}
 }
 
-uint64_t
-metrics_get(enum metrics_counter c)
-{
-	if (page == NULL || c >= METRIC__MAX)
-		return 0;
-	return atomic_load_explicit(&page->counters[c], memory_order_relaxed);
-}
-
 static uint64_t
 load(atomic_uint_least64_t *v)
 {

@@ -128,9 +128,6 @@ void metrics_webhook_sig_failure(enum metrics_sig_reason r);
  */
 void metrics_webhook_secret(const char *label, uint64_t n);
 
-/* Returns a counter's current value (tests and the operator tool). */
-uint64_t metrics_get(enum metrics_counter c);
-
 /* Appends the whole exposition in Prometheus text format 0.0.4. */
 enum pb_err metrics_render(struct buf *out);
 

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for form decoding: form_parse, form_key_split, form_to_json, and
- * form_encode, with two properties checked on every input that parses:
+ * util/pct's pct_encode, with two properties checked on every input that parses:
  *   - encoding each decoded key and value and parsing the result gives them back;
  *   - a form accepted at some depth gives JSON that json_parse accepts at that depth.
  */
@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "http/form.h"
+#include "util/buf.h"
 #include "util/json.h"
+#include "util/pct.h"
 
 #define FUZZ_DEPTH 8
 
@@ -24,9 +26,9 @@ check_round_trip(struct arena *a, const struct form *f)
 	buf_init(&b, 1 << 20);
 	for (size_t i = 0; i < f->n; i++) {
 		if ((i > 0 && buf_appendc(&b, '&') != PB_OK) ||
-		    form_encode(&b, f->fields[i].key, f->fields[i].key_len) != PB_OK ||
+		    pct_encode(&b, f->fields[i].key, f->fields[i].key_len) != PB_OK ||
 		    buf_appendc(&b, '=') != PB_OK ||
-		    form_encode(&b, f->fields[i].value, f->fields[i].value_len) != PB_OK)
+		    pct_encode(&b, f->fields[i].value, f->fields[i].value_len) != PB_OK)
 			abort();
 	}
 	if (form_parse(a, buf_cstr(&b), b.len, &back) != PB_OK || back.n != f->n)

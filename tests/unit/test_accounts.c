@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../unit/unit.h"
+#include "repo/throttle.h"
 #include "services/accounts.h"
 
 #define S(x) (x), (sizeof(x) - 1)
