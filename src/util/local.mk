@@ -11,3 +11,5 @@ src_libpaybridge_a_SOURCES += \
 	src/util/secure.c src/util/secure.h \
 	src/util/strnum.c src/util/strnum.h \
 	src/util/timeutil.c src/util/timeutil.h
+# The even pace of operator calls to Stripe (backfill, events sync).
+src_libpaybridge_a_SOURCES += src/util/pace.c src/util/pace.h
