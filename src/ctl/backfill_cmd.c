@@ -27,7 +27,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -38,6 +37,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/pace.h"
 #include "util/strnum.h"
 #include "util/timeutil.h"
 
@@ -62,7 +62,7 @@ struct run {
 	bool dry_run;
 	bool tty;			/* stderr is a terminal: draw a bar */
 	bool bar_shown;			/* the bar is on the current line of stderr */
-	int64_t interval_us;		/* between two Stripe calls */
+	long long rate;			/* Stripe calls a second */
 	int64_t budget_ms;
 	uint64_t limit;			/* 0: none */
 	uint64_t total;			/* users expected, for the percentage and ETA */
@@ -70,7 +70,8 @@ struct run {
 	uint64_t seen, created, had, failed, gone, would;
 	unsigned streak;		/* failures in a row */
 	enum { GO_ON, STOP_SIGNAL, STOP_FAILURES } stop;	/* why the walk ended early */
-	int64_t started_us, due_us;	/* monotonic: start, earliest next Stripe call */
+	struct pace pace;		/* of the Stripe calls */
+	int64_t started_us;		/* monotonic */
 	int64_t drawn_us;		/* last bar or progress line */
 	uint64_t drawn_seen;
 };
@@ -93,23 +94,6 @@ catch_signals(struct sigaction *old_int, struct sigaction *old_term)
 	sa.sa_flags = SA_RESETHAND;
 	(void)sigaction(SIGINT, &sa, old_int);
 	(void)sigaction(SIGTERM, &sa, old_term);
-}
-
-/* Sleeps until the monotonic clock reaches due_us, or a signal asks to stop. */
-static void
-wait_until(int64_t due_us)
-{
-	struct timespec ts;
-	int64_t left;
-
-	while (!interrupted) {
-		left = due_us - time_mono_us();
-		if (left <= 0)
-			return;
-		ts.tv_sec = (time_t)(left / 1000000);
-		ts.tv_nsec = (long)(left % 1000000) * 1000;
-		(void)nanosleep(&ts, NULL);
-	}
 }
 
 static void
@@ -277,7 +261,6 @@ one_user(struct run *r, uint64_t user_id)
 	char customer[CUSTOMER_ID_MAX + 1];
 	struct user u;
 	enum pb_err err;
-	int64_t now;
 
 	arena_reset(&r->a);
 	/* Read again: a signup retry or the jobs worker may have made it since the page. */
@@ -299,15 +282,8 @@ one_user(struct run *r, uint64_t user_id)
 		return;
 	}
 	if (err == PB_OK) {
-		wait_until(r->due_us);
-		if (interrupted)
+		if (!pace_wait(&r->pace, &interrupted))
 			return;
-		now = time_mono_us();
-		/*
-		 * Keep the even grid while on time; when a slow call put us more than a whole
-		 * interval behind, start a new grid instead of catching up in a burst.
-		 */
-		r->due_us = (now - r->due_us < r->interval_us ? r->due_us : now) + r->interval_us;
 		clear_bar(r);	/* whatever the call logs starts on a line of its own */
 		err = customers_get_or_create(&r->app, user_id, CUSTOMER_SOURCE_BACKFILL,
 		    r->budget_ms, customer, sizeof(customer));
@@ -412,18 +388,11 @@ parse_count(const struct ctl *ctl, const char *what, const char *s, long long mi
 static int
 parse_rate(const struct ctl *ctl, const char *s, long long *out)
 {
-	char num[32];
-	size_t n = strlen(s);
-
-	if (n > 2 && strcmp(s + n - 2, "/s") == 0)
-		n -= 2;
-	if (n >= sizeof(num)) {
+	if (pace_parse_rate(s, MAX_RATE, out) != PB_OK) {
 		ctl_errx(ctl, "--rate must be N or N/s with N from 1 to %d: '%s'", MAX_RATE, s);
 		return -1;
 	}
-	memcpy(num, s, n);
-	num[n] = '\0';
-	return parse_count(ctl, "--rate", num, 1, MAX_RATE, out);
+	return 0;
 }
 
 static int
@@ -468,7 +437,7 @@ parse_args(struct run *r, int argc, char **argv)
 	}
 	if (optind != argc)
 		return -1;
-	r->interval_us = 1000000LL / rate;
+	r->rate = rate;
 	return 0;
 }
 
@@ -515,10 +484,11 @@ ctl_backfill_customers(struct ctl *ctl, int argc, char **argv)
 	arena_init(&r.a, ARENA_MAX);
 	interrupted = 0;
 	catch_signals(&old_int, &old_term);
-	r.started_us = r.due_us = r.drawn_us = time_mono_us();
+	pace_init(&r.pace, r.rate);
+	r.started_us = r.drawn_us = time_mono_us();
 	if (!r.dry_run && !r.tty)
 		fprintf(stderr, "backfill-customers: %" PRIu64 " user(s) without a customer, "
-		    "at most %lld/s\n", r.total, 1000000LL / r.interval_us);
+		    "at most %lld/s\n", r.total, r.rate);
 	err = walk(&r);
 	summary(&r, err);
 	(void)sigaction(SIGINT, &old_int, NULL);

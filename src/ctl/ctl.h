@@ -64,5 +64,6 @@ enum pb_err ctl_append_shown(struct buf *b, const char *s, size_t max);
 int ctl_migrate(struct ctl *ctl, int argc, char **argv);
 int ctl_backfill_customers(struct ctl *ctl, int argc, char **argv);
 int ctl_jobs(struct ctl *ctl, int argc, char **argv);
+int ctl_events(struct ctl *ctl, int argc, char **argv);
 
 #endif

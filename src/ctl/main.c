@@ -24,6 +24,9 @@ static const struct ctl_command commands[] = {
 	    "create the Stripe customers of users that have none, resumable, rate-limited" },
 	{ "jobs", ctl_jobs, "list [--status pending|running|done|dead] [--limit N] | "
 	    "retry ID | drop ID", "list the Stripe outbox jobs, retry or drop one" },
+	{ "events", ctl_events, "sync [--since TIME] [--rate N/s] | replay ID | "
+	    "list [--failed] [--limit N]",
+	    "apply the Stripe events not received yet, replay one, list what came in" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -87,7 +87,8 @@ repo_events_list(struct db *db, struct arena *a, bool failed_only, size_t max,
 	*n = 0;
 	if (failed_only)
 		err = db_query(db, a,
-		    "SELECT f.stripe_event_id, f.type, COALESCE(e.event_created, 0), e.source, "
+		    "SELECT f.stripe_event_id, f.type, COALESCE(e.event_created, 0), "
+		    "COALESCE(e.source, f.source), "
 		    "e.object_id, f.attempts, f.last_error, e.id IS NOT NULL "
 		    "FROM stripe_event_failures f LEFT JOIN stripe_events e "
 		    "ON e.stripe_event_id = f.stripe_event_id "
@@ -143,4 +144,52 @@ repo_sync_set(struct db *db, const char *name, const char *value)
 	    "INSERT INTO sync_state (name, value) VALUES (?, ?) "
 	    "ON DUPLICATE KEY UPDATE value = VALUES(value)",
 	    DB_ARGS(DB_STR(name), DB_STR(value)), NULL, NULL);
+}
+
+/* The owner part of a lease value: what follows the first space. */
+#define LEASE_OWNER "SUBSTRING(value, LOCATE(' ', value) + 1)"
+
+enum pb_err
+repo_sync_lease_take(struct db *db, struct arena *a, const char *name, const char *owner,
+    int64_t ttl_s, bool *held, char *holder, size_t holder_size, int64_t *until)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	*held = false;
+	*until = 0;
+	if (holder_size > 0)
+		holder[0] = '\0';
+	/*
+	 * One statement decides: the row's old value is read under its lock, so of two
+	 * takers the second sees the first's unexpired lease and keeps it. The database's
+	 * clock is the only one every host shares.
+	 */
+	err = db_exec(db,
+	    "INSERT INTO sync_state (name, value) VALUES (?, CONCAT(UNIX_TIMESTAMP() + ?, ' ', ?)) "
+	    "ON DUPLICATE KEY UPDATE value = IF("
+	    "CAST(SUBSTRING_INDEX(value, ' ', 1) AS UNSIGNED) <= UNIX_TIMESTAMP() "
+	    "OR " LEASE_OWNER " = ?, VALUES(value), value)",
+	    DB_ARGS(DB_STR(name), DB_INT(ttl_s), DB_STR(owner), DB_STR(owner)), NULL, NULL);
+	if (err != PB_OK)
+		return err;
+	err = db_query_one(db, a,
+	    "SELECT " LEASE_OWNER ", CAST(SUBSTRING_INDEX(value, ' ', 1) AS UNSIGNED), "
+	    "UNIX_TIMESTAMP() FROM sync_state WHERE name = ?",
+	    DB_ARGS(DB_STR(name)), &r);
+	if (err != PB_OK)
+		return err;
+	*until = db_int(&r, 0, 1);
+	*held = db_str(&r, 0, 0) != NULL && strcmp(db_str(&r, 0, 0), owner) == 0 &&
+	    *until > db_int(&r, 0, 2);
+	return db_copy_str(&r, 0, 0, holder, holder_size);
+}
+
+enum pb_err
+repo_sync_lease_release(struct db *db, const char *name, const char *owner)
+{
+	return db_exec(db,
+	    "UPDATE sync_state SET value = CONCAT('0 ', " LEASE_OWNER ") "
+	    "WHERE name = ? AND " LEASE_OWNER " = ?",
+	    DB_ARGS(DB_STR(name), DB_STR(owner)), NULL, NULL);
 }

@@ -58,7 +58,7 @@ struct event_summary {
 	const char *id;
 	const char *type;
 	int64_t created;
-	const char *source;		/* NULL for a failure never applied */
+	const char *source;		/* the failure's for one never applied */
 	const char *object_id;
 	uint32_t attempts;		/* failed attempts, 0 when none */
 	const char *last_error;		/* NULL when none */
@@ -78,5 +78,20 @@ enum pb_err repo_sync_get(struct db *db, struct arena *a, const char *name, char
 
 /* Sets sync_state name to value. */
 enum pb_err repo_sync_set(struct db *db, const char *name, const char *value);
+
+/*
+ * A lease in sync_state name, so that one process at a time does some work across hosts:
+ * the value is "<expiry, Unix seconds on the database's clock> <owner>". Takes it for
+ * ttl_s seconds when it is free, expired or owner's already (then it is renewed), in one
+ * conditional INSERT ... ON DUPLICATE KEY UPDATE, so two takers never both win. Then
+ * *held says whether owner holds it; holder (the current owner, copied into a buffer of
+ * holder_size) and *until (its expiry) say who has it either way.
+ */
+enum pb_err repo_sync_lease_take(struct db *db, struct arena *a, const char *name,
+    const char *owner, int64_t ttl_s, bool *held, char *holder, size_t holder_size,
+    int64_t *until);
+
+/* Frees the lease if owner holds it (no-op otherwise). */
+enum pb_err repo_sync_lease_release(struct db *db, const char *name, const char *owner);
 
 #endif

@@ -25,3 +25,11 @@ TESTS += tests/unit/test_webhook_rules
 tests_unit_test_webhook_rules_SOURCES = tests/unit/test_webhook_rules.c tests/unit/unit.h
 tests_unit_test_webhook_rules_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_webhook_rules_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# Nothing missed (issue 7): the /v1/events sync and replay.
+src_libpaybridge_a_SOURCES += src/services/events_sync.c src/services/events_sync.h
+check_PROGRAMS += tests/unit/test_events_sync
+TESTS += tests/unit/test_events_sync
+tests_unit_test_events_sync_SOURCES = tests/unit/test_events_sync.c tests/unit/unit.h
+tests_unit_test_events_sync_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_events_sync_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

@@ -434,6 +434,11 @@ struct stripe_event_list_params {
 	const char *type;		/* one type, or a wildcard such as "customer.*" */
 	const char *starting_after;	/* an event id: continue past it (older) */
 	size_t max;
+	/*
+	 * An event id: the max (at most 100) events just newer than it, still newest
+	 * first, in one page; has_more says newer ones remain. Not with starting_after.
+	 */
+	const char *ending_before;
 };
 
 enum pb_err stripe_event_retrieve(struct stripe *s, const char *id, struct stripe_event *out);

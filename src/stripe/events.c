@@ -78,6 +78,7 @@ stripe_event_list(struct stripe *s, const struct stripe_event_list_params *p,
 {
 	struct stripe_form f;
 	void *items;
+	size_t max;
 	enum pb_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -92,7 +93,19 @@ stripe_event_list(struct stripe *s, const struct stripe_event_list_params *p,
 		(void)stripe_form_add_int(&f, "created[lt]", p->created_lt);
 	if (p->type != NULL)
 		(void)stripe_form_add(&f, "type", p->type);
-	err = stripe_list(s, "/v1/events", &f, p->starting_after, p->max, false, parse,
+	max = p->max;
+	if (p->ending_before != NULL) {
+		/*
+		 * stripe_list pages on with starting_after, which Stripe refuses beside
+		 * ending_before: ask for one page only (a full one ends stripe_list's loop).
+		 */
+		(void)stripe_form_add(&f, "ending_before", p->ending_before);
+		if (p->starting_after != NULL || max == 0 || max > 100) {
+			stripe_form_free(&f);
+			return PB_EINVAL;
+		}
+	}
+	err = stripe_list(s, "/v1/events", &f, p->starting_after, max, false, parse,
 	    sizeof(struct stripe_event), &items, &out->n, &out->has_more);
 	out->items = items;
 	stripe_form_free(&f);

@@ -74,6 +74,7 @@ struct conf {
 	long long customer_inline_budget_ms;
 	long long jobs_poll_interval_ms;
 	long long jobs_max_attempts;
+	long long events_sync_interval;	/* seconds between /v1/events syncs; 0: off */
 };
 
 /* Fills c with the defaults (allocating their strings). */

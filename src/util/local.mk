@@ -23,3 +23,6 @@ tests_unit_test_pct_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 tests_unit_test_backoff_SOURCES = tests/unit/test_backoff.c tests/unit/unit.h
 tests_unit_test_backoff_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_backoff_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# The even pace of operator calls to Stripe (backfill, events sync).
+src_libpaybridge_a_SOURCES += src/util/pace.c src/util/pace.h

@@ -62,6 +62,12 @@ static const struct {
 	    "Requests answered 503 at once: older than queue_timeout_ms when picked up." },
 	[METRIC_DB_SEAT_REFUSED] = { "paybridge_db_seat_refused_total", "",
 	    "Requests answered 503: every database seat stayed taken (db_seat_wait_ms)." },
+	[METRIC_EVENTS_SYNCED_APPLIED] = { "paybridge_events_synced_total",
+	    "outcome=\"applied\"", "Events the /v1/events sync listed, by outcome." },
+	[METRIC_EVENTS_SYNCED_DUPLICATE] = { "paybridge_events_synced_total",
+	    "outcome=\"duplicate\"", NULL },
+	[METRIC_EVENTS_SYNCED_FAILED] = { "paybridge_events_synced_total",
+	    "outcome=\"failed\"", NULL },
 };
 
 static const struct {

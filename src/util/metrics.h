@@ -46,6 +46,9 @@ enum metrics_counter {
 	METRIC_CONN_PARK_DROPPED,	/* idle connections closed: the lot was full */
 	METRIC_REQUESTS_SHED,		/* requests refused for waiting too long in the queue */
 	METRIC_DB_SEAT_REFUSED,		/* requests refused: every database seat stayed taken */
+	METRIC_EVENTS_SYNCED_APPLIED,	/* /v1/events sync: recorded by the sync */
+	METRIC_EVENTS_SYNCED_DUPLICATE,	/* listed, recorded before */
+	METRIC_EVENTS_SYNCED_FAILED,	/* listed, failed: the sync stopped there */
 	METRIC__MAX
 };
 
