@@ -26,6 +26,12 @@ extern volatile sig_atomic_t child_stop;
  */
 void child_signals(void);
 
+/*
+ * Names the process for ps, top and /proc/PID/comm ("pb-worker", "pb-jobs"): operators
+ * and tests tell the roles apart without reading logs.
+ */
+void child_set_name(const char *name);
+
 /* Blocks or unblocks TERM and INT, so a request in flight is never interrupted. */
 void child_hold_stop(bool hold);
 

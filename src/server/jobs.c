@@ -56,6 +56,7 @@ jobs_run(const struct conf *c, size_t slot, int64_t started_us)
 	int64_t sync_at = time_mono_us() + interval_us;
 
 	log_set_role("jobs");
+	child_set_name("pb-jobs");
 	child_signals();
 	if (child_app_init(c, started_us, &app) != PB_OK)
 		return 1;

@@ -300,6 +300,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 	enum work w;
 
 	log_set_role("worker");
+	child_set_name("pb-worker");
 	child_signals();
 	child_hold_stop(true);
 	/*

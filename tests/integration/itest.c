@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -390,4 +391,40 @@ itest_main(const char *suite, const struct unit_test *tests, size_t n, const cha
 		rc = unit_main_only(suite, tests, n, argv + 1, (size_t)(argc - 1));
 	curl_global_cleanup();
 	return rc;
+}
+
+/* Reads the first line of /proc/PID/NAME into buf; false when the process is gone. */
+static bool
+proc_line(int pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+	bool ok;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	return ok;
+}
+
+size_t
+itest_workers_sleeping(int master)
+{
+	int pids[256];
+	size_t n = itest_children(master, pids, 256), sleeping = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char comm[64], sc[256];
+		long nr;
+
+		if (!proc_line(pids[i], "comm", comm, sizeof(comm)) ||
+		    strcmp(comm, "pb-worker\n") != 0 || !proc_line(pids[i], "syscall", sc, sizeof(sc)))
+			continue;
+		nr = strtol(sc, NULL, 10);
+		sleeping += nr == SYS_nanosleep || nr == SYS_clock_nanosleep;
+	}
+	return sleeping;
 }

@@ -61,6 +61,13 @@ int itest_master_pid(void);
 /* Lists the pids of the master's children into pids (at most max); returns the count. */
 size_t itest_children(int master, int *pids, size_t max);
 
+/*
+ * Counts the master's request workers (named pb-worker) that are inside nanosleep, i.e.
+ * serving the test sleep route: a test polls it to know its slow requests have reached
+ * workers, instead of sleeping and hoping.
+ */
+size_t itest_workers_sleeping(int master);
+
 /* Sleeps ms milliseconds. */
 void itest_sleep_ms(long ms);
 

@@ -282,6 +282,27 @@ signup_thread(void *arg)
 	return NULL;
 }
 
+/* Waits (10 s at most) until the emulator has received a POST /v1/customers for email. */
+static bool
+wait_customer_request(const char *email)
+{
+	long long t0 = itest_now_ms();
+
+	do {
+		struct itest_response r;
+		bool seen;
+
+		CU_ASSERT_FATAL(itest_emulator("GET",
+		    "/_emulator/requests?path=/v1/customers&method=POST", NULL, &r));
+		seen = itest_json_int(&r, "count", 0) > 0 && strstr(r.body, email) != NULL;
+		itest_response_free(&r);
+		if (seen)
+			return true;
+		itest_sleep_ms(20);
+	} while (itest_now_ms() - t0 < 10000);
+	return false;
+}
+
 static void
 test_worker_killed_before_stripe_call(void)
 {
@@ -298,7 +319,8 @@ test_worker_killed_before_stripe_call(void)
 	memset(&r, 0, sizeof(r));
 	unique_email(r.email, sizeof(r.email));
 	pthread_create(&t, NULL, signup_thread, &r);
-	itest_sleep_ms(700);
+	/* The kill must land while the call hangs at Stripe, not before it was sent. */
+	CU_ASSERT_FATAL(wait_customer_request(r.email));
 	n = itest_children(itest_master_pid(), pids, 64);
 	CU_ASSERT_FATAL(n > 0);
 	/* Which worker is stuck is not visible from here: kill them all, as a crash would. */

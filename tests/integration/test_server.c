@@ -344,6 +344,7 @@ test_graceful_stop(void)
 		struct slow slow[3];
 		pthread_t t[3];
 		int master = itest_master_pid();
+		long long t0;
 
 		CU_ASSERT_FATAL(master > 0);
 		for (int k = 0; k < 3; k++) {
@@ -351,7 +352,11 @@ test_graceful_stop(void)
 			slow[k].status = 0;
 			pthread_create(&t[k], NULL, slow_run, &slow[k]);
 		}
-		itest_sleep_ms(400);
+		/* The stop must find the three requests in progress, not still on their way. */
+		t0 = itest_now_ms();
+		while (itest_workers_sleeping(master) < 3 && itest_now_ms() - t0 < 10000)
+			itest_sleep_ms(10);
+		CU_ASSERT_FATAL(itest_workers_sleeping(master) == 3);
 		CU_ASSERT_EQUAL(kill(master, SIGTERM), 0);
 		for (int k = 0; k < 3; k++) {
 			pthread_join(t[k], NULL);
