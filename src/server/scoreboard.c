@@ -60,3 +60,4 @@ scoreboard_reset(size_t i)
 	if (atomic_load(&board->used) < i + 1)
 		atomic_store(&board->used, i + 1);	/* only the master writes it */
 }
+

@@ -151,8 +151,9 @@ enum work {
 
 /*
  * What a worker waits on, in one epoll set: the listening socket and the hand-off socket,
- * which every worker shares, registered with EPOLLEXCLUSIVE so that a connection wakes one
- * idle worker rather than all of them; and the connection it keeps open, if any.
+ * which every worker shares, and the connection it keeps open, if any. Every idle worker
+ * wakes for a shared event and one wins it: EPOLLEXCLUSIVE, which wakes only one, lost
+ * wakeups here (docs/ARCHITECTURE.md).
  */
 struct waiter {
 	int ep;
@@ -165,8 +166,8 @@ struct waiter {
 static enum pb_err
 waiter_open(struct waiter *w, int listen_fd, int hand)
 {
-	struct epoll_event l = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
-	struct epoll_event h = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = hand };
+	struct epoll_event l = { .events = EPOLLIN, .data.fd = listen_fd };
+	struct epoll_event h = { .events = EPOLLIN, .data.fd = hand };
 	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
 	socklen_t salen = sizeof(sa);
 
@@ -198,9 +199,10 @@ waiter_forget(const struct waiter *w, int fd)
 /*
  * Waits until there is work: the kept-open connection has a request (or was closed), the
  * master hands one out, or the listening socket has a connection. When both shared
- * sockets are ready they take turns, so neither queue starves. Stop signals are delivered
- * only here (epoll_pwait unblocks them for the wait), never while libfcgi reads or writes,
- * so a stop cannot cut a request short.
+ * sockets are ready they take turns, so neither queue starves; its own connection comes
+ * first (every other idle worker was woken for the shared ones). Stop signals are
+ * delivered only here (epoll_pwait unblocks them for the wait), never while libfcgi reads
+ * or writes, so a stop cannot cut a request short.
  */
 static enum work
 wait_for_work(struct waiter *w, int kept)
