@@ -438,6 +438,12 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    c->request_timeout);
 		return PB_ECONFIG;
 	}
+	if (c->queue_timeout_ms >= c->request_timeout * 1000) {
+		(void)snprintf(err, errlen,
+		    "queue_timeout_ms: must be below request_timeout (%lld s): a request that "
+		    "waited that long has no time left to run", c->request_timeout);
+		return PB_ECONFIG;
+	}
 	if (c->workers > 1 && c->db_reserve_workers >= c->workers) {
 		(void)snprintf(err, errlen,
 		    "db_reserve_workers: must be below workers (%lld), or the pool could not reach "

@@ -9,7 +9,7 @@
 #
 # It starts the usual stack (tests/integration/stack.sh), then restarts its nginx and
 # Apache with a 1 s read timeout (so GET /v1/test/sleep?ms=2500 gets the web server's 504
-# before paybridge's request_timeout of 3 s) and a login limit of 1 a second, burst 1.
+# before paybridge's request_timeout of 10 s) and a login limit of 1 a second, burst 1.
 # A second nginx and Apache run in front of a fake FastCGI backend (webcheck.py
 # fake-fcgi) that reports the parameters it receives and answers a 503 of its own.
 # Malformed requests are sent raw (webcheck.py send). Ends with "N passed, N failed".
