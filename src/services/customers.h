@@ -85,6 +85,15 @@ enum pb_err customers_create_now(struct app *app, struct arena *a,
 enum pb_err customers_get_or_create(struct app *app, uint64_t user_id,
     enum customer_source source, int64_t budget_ms, char *id, size_t idlen);
 
+/*
+ * Records customer_id, a customer Stripe has with metadata user_id = user_id, as the
+ * user's when the user has none (compare-and-set): paybridge reconcile --fix adopting a
+ * customer instead of creating another. *linked says whether it did; PB_ENOTFOUND for a
+ * user that is gone.
+ */
+enum pb_err customers_link(struct app *app, uint64_t user_id, const char *customer_id,
+    bool *linked);
+
 /* Runs one claimed create_customer job (its outbox_kind run function). */
 enum pb_err customers_run_job(struct app *app, struct arena *a, const struct job *job);
 

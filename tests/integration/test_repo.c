@@ -541,10 +541,15 @@ test_migrate_round_trip(void)
 
 	/* Down one step (the newest), then up again. */
 	OK(migrate(true, true, 0, out, sizeof(out)));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0003_webhook_events"));
-	CU_ASSERT_EQUAL(our_tables(), 12);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0004_profile_sync"));
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
+	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME IN "
+	    "('profile_version', 'customer_generation', 'last_pushed_at')"), 0);
 	OK(up(0, out, sizeof(out)));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0003_webhook_events"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0004_profile_sync"));
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
+	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME IN "
+	    "('profile_version', 'customer_generation', 'last_pushed_at')"), 3);
 	CU_ASSERT_EQUAL(our_tables(), 14);
 	arena_reset(&arena);
 }
