@@ -1,9 +1,6 @@
 /* POST /v1/auth/login (see auth.h): decode, services/accounts, encode. */
 #include "config.h"
 
-#include <stdio.h>
-#include <string.h>
-
 #include "handlers/auth.h"
 #include "handlers/handlers_private.h"
 #include "services/accounts.h"
@@ -20,13 +17,12 @@ handle_auth_login(struct app *app, struct request *req, struct response *resp)
 	const char *v[NLOGIN];
 	size_t lens[NLOGIN];
 	int64_t retry = 0;
-	char seconds[24];
 	enum pb_err err;
-	int n;
 
 	if (accounts_ready(app) != PB_OK)
 		return handlers_accounts_unavailable(resp);
-	if (handlers_body_fields(req->json, login_fields, NLOGIN, v, lens, &fields) > 0) {
+	if (handlers_body_fields(req->json, login_fields, NLOGIN, NLOGIN, v, lens,
+	    &fields) > 0) {
 		handlers_wipe_member(req->json, "password");
 		err = response_error(resp, PB_EFIELDS, "invalid_fields", "some fields are invalid",
 		    fields);
@@ -44,14 +40,7 @@ handle_auth_login(struct app *app, struct request *req, struct response *resp)
 		return response_error(resp, PB_EAUTH, "invalid_credentials",
 		    "the email address or password is incorrect", NULL);
 	case PB_ERATE:
-		n = snprintf(seconds, sizeof(seconds), "%lld", (long long)retry);
-		if (n < 0 || (size_t)n >= sizeof(seconds))
-			return PB_ENOMEM;
-		err = response_error(resp, PB_ERATE, "too_many_requests",
-		    "too many failed logins for this account; try again later", NULL);
-		if (err == PB_OK)
-			err = response_header(resp, "Retry-After", seconds);
-		return err;
+		return handlers_answer_throttled(resp, retry);
 	case PB_ECONFIG:
 		return handlers_accounts_unavailable(resp);
 	default:

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "handlers/handlers_private.h"
@@ -70,17 +71,24 @@ handlers_field_error(struct json_object **fields, const char *name, const char *
 
 size_t
 handlers_body_fields(struct json_object *body, const char *const *allowed, size_t n,
-    const char **values, size_t *lens, struct json_object **fields)
+    size_t nrequired, const char **values, size_t *lens, struct json_object **fields)
 {
-	struct json_object *v;
+	struct json_object *v = NULL;
 	size_t problems = 0, i;
+	bool present;
 
 	*fields = NULL;
 	for (i = 0; i < n; i++) {
 		values[i] = NULL;
 		lens[i] = 0;
-		if (body == NULL || !json_object_object_get_ex(body, allowed[i], &v) || v == NULL) {
+		present = body != NULL && json_object_object_get_ex(body, allowed[i], &v);
+		if (!present && i >= nrequired)
+			continue;
+		if (!present || (v == NULL && i < nrequired)) {
 			(void)handlers_field_error(fields, allowed[i], "is required");
+			problems++;
+		} else if (v == NULL) {
+			(void)handlers_field_error(fields, allowed[i], "must be a string");
 			problems++;
 		} else if (!json_object_is_type(v, json_type_string)) {
 			(void)handlers_field_error(fields, allowed[i], "must be a string");
@@ -157,4 +165,21 @@ handlers_answer_session(struct response *resp, int status,
 		return PB_ENOMEM;
 	}
 	return handlers_answer_user(resp, status, &s->user, data);
+}
+
+enum pb_err
+handlers_answer_throttled(struct response *resp, int64_t retry_after_s)
+{
+	char seconds[24];
+	enum pb_err err;
+	int n;
+
+	n = snprintf(seconds, sizeof(seconds), "%lld", (long long)retry_after_s);
+	if (n < 0 || (size_t)n >= sizeof(seconds))
+		return PB_ENOMEM;
+	err = response_error(resp, PB_ERATE, "too_many_requests",
+	    "too many failed logins for this account; try again later", NULL);
+	if (err == PB_OK)
+		err = response_header(resp, "Retry-After", seconds);
+	return err;
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -24,14 +25,15 @@ struct accounts_session;
 #define HANDLERS_FIELDS_MAX 16
 
 /*
- * Reads the members of body named in allowed[0..n), all of them required: values[i] and
- * lens[i] receive member allowed[i] when it is a string (borrowed from body), else NULL
- * and 0. Each allowed member that is missing or not a string, and each member not
- * allowed, gets a message in *fields (a new object made on first use, at most
- * HANDLERS_FIELDS_MAX members; the caller puts it). Returns how many problems there were.
+ * Reads the members of body named in allowed[0..n), the first nrequired of them required:
+ * values[i] and lens[i] receive member allowed[i] when it is a string (borrowed from
+ * body), else NULL and 0. Each required member that is missing, each member present that
+ * is not a string (null included), and each member not allowed, gets a message in
+ * *fields (a new object made on first use, at most HANDLERS_FIELDS_MAX members; the
+ * caller puts it). Returns how many problems there were.
  */
 size_t handlers_body_fields(struct json_object *body, const char *const *allowed, size_t n,
-    const char **values, size_t *lens, struct json_object **fields);
+    size_t nrequired, const char **values, size_t *lens, struct json_object **fields);
 
 /* Adds name: message to *fields (made on first use). false when out of memory. */
 bool handlers_field_error(struct json_object **fields, const char *name, const char *message);
@@ -49,6 +51,9 @@ enum pb_err handlers_answer_user(struct response *resp, int status, const struct
 /* Answers status with {access_token, token_type: "Bearer", expires_in, user} for s. */
 enum pb_err handlers_answer_session(struct response *resp, int status,
     const struct accounts_session *s);
+
+/* Answers 429 too_many_requests with Retry-After: the login throttle refused. */
+enum pb_err handlers_answer_throttled(struct response *resp, int64_t retry_after_s);
 
 /* Answers 503 service_unavailable: jwt_secret is not configured. */
 enum pb_err handlers_accounts_unavailable(struct response *resp);

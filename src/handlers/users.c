@@ -15,6 +15,7 @@
 #include "handlers/users.h"
 #include "services/accounts.h"
 #include "services/app.h"
+#include "services/profile.h"
 #include "util/arena.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -26,6 +27,11 @@
 
 static const char *const signup_fields[] = { "name", "email", "password" };
 #define NSIGNUP (sizeof(signup_fields) / sizeof(signup_fields[0]))
+/* The only fields a PATCH may set: role, stripeCustomerId and the like are refused. */
+static const char *const profile_fields[] = { "name", "email" };
+#define NPROFILE (sizeof(profile_fields) / sizeof(profile_fields[0]))
+static const char *const password_fields[] = { "currentPassword", "newPassword" };
+#define NPASSWORD (sizeof(password_fields) / sizeof(password_fields[0]))
 
 /* ---- signup ---- */
 
@@ -130,7 +136,8 @@ handle_users_create(struct app *app, struct request *req, struct response *resp)
 	err = accounts_ready(app);
 	if (err != PB_OK)
 		goto answer;
-	nbad = handlers_body_fields(req->json, signup_fields, NSIGNUP, v, lens, &fields);
+	nbad = handlers_body_fields(req->json, signup_fields, NSIGNUP, NSIGNUP, v, lens,
+	    &fields);
 	in = (struct accounts_signup){ v[0], v[1], v[2], lens[2] };
 	if (nbad > 0) {
 		/* Report the values' problems too, so one round trip shows them all. */
@@ -185,20 +192,190 @@ handle_users_me(struct app *app, struct request *req, struct response *resp)
 	return handlers_answer_user(resp, 200, &u, NULL);
 }
 
-enum pb_err
-handle_users_get(struct app *app, struct request *req, struct response *resp)
+/* The {id} of the route; not a number is nobody's id: forbidden to users, not found for admins. */
+static uint64_t
+route_id(const struct request *req)
 {
 	const char *param = request_route_param(req, "id");
 	long long id = 0;
+
+	if (param == NULL || strnum_parse(param, 10, 1, LLONG_MAX, &id) != PB_OK)
+		return 0;
+	return (uint64_t)id;
+}
+
+enum pb_err
+handle_users_get(struct app *app, struct request *req, struct response *resp)
+{
 	struct account u;
 	enum pb_err err;
 
-	/* Not a number is nobody's id: forbidden to users, not found for admins. */
-	if (param == NULL || strnum_parse(param, 10, 1, LLONG_MAX, &id) != PB_OK)
-		id = 0;
 	err = accounts_get(app, req->arena, (uint64_t)req->user_id, req->user_role,
-	    (uint64_t)id, &u);
+	    route_id(req), &u);
 	if (err != PB_OK)
 		return err;
 	return handlers_answer_user(resp, 200, &u, NULL);
+}
+
+/* Answers 422 invalid_fields with fields (taken) and the messages of p added. */
+static enum pb_err
+answer_fields(struct response *resp, struct json_object *fields, const struct accounts_problems *p)
+{
+	enum pb_err err = PB_OK;
+
+	if ((p->name != NULL && !handlers_field_error(&fields, "name", p->name)) ||
+	    (p->email != NULL && !handlers_field_error(&fields, "email", p->email)) ||
+	    (p->password != NULL && !handlers_field_error(&fields, "newPassword", p->password)))
+		err = PB_ENOMEM;
+	if (err == PB_OK)
+		err = response_error(resp, PB_EFIELDS, "invalid_fields", "some fields are invalid",
+		    fields);
+	json_object_put(fields);
+	return err;
+}
+
+static enum pb_err
+answer_email_taken(struct response *resp)
+{
+	return response_error(resp, PB_ECONFLICT, "email_taken",
+	    "an account with this email address already exists", NULL);
+}
+
+/* {..., "stripeSync": "synced"|"pending"} */
+static struct json_object *
+sync_json(enum profile_sync sync)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o != NULL && json_object_object_add(o, "stripeSync",
+	    json_object_new_string(profile_sync_name(sync))) != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static enum pb_err
+update(struct app *app, struct request *req, struct response *resp, uint64_t id)
+{
+	struct json_object *fields = NULL, *data;
+	struct profile_changes in;
+	struct accounts_problems p;
+	enum profile_sync sync;
+	const char *v[NPROFILE];
+	size_t lens[NPROFILE];
+	struct account u;
+	enum pb_err err;
+
+	memset(&p, 0, sizeof(p));
+	if (handlers_body_fields(req->json, profile_fields, NPROFILE, 0, v, lens, &fields) > 0)
+		return answer_fields(resp, fields, &p);
+	in = (struct profile_changes){ v[0], v[1] };
+	err = profile_update(app, req->arena, (uint64_t)req->user_id, req->user_role, id, &in,
+	    &p, &u, &sync);
+	switch (err) {
+	case PB_OK:
+		data = sync_json(sync);
+		if (data == NULL)
+			return PB_ENOMEM;
+		return handlers_answer_user(resp, 200, &u, data);
+	case PB_EFIELDS:
+		return answer_fields(resp, NULL, &p);
+	case PB_ECONFLICT:
+		return answer_email_taken(resp);
+	default:
+		return err;
+	}
+}
+
+enum pb_err
+handle_users_update_me(struct app *app, struct request *req, struct response *resp)
+{
+	return update(app, req, resp, (uint64_t)req->user_id);
+}
+
+enum pb_err
+handle_users_update(struct app *app, struct request *req, struct response *resp)
+{
+	return update(app, req, resp, route_id(req));
+}
+
+static enum pb_err
+close_account(struct app *app, struct request *req, struct response *resp, uint64_t id)
+{
+	struct json_object *data;
+	enum profile_sync sync;
+	enum pb_err err;
+
+	err = profile_close(app, req->arena, (uint64_t)req->user_id, req->user_role, id, &sync);
+	if (err != PB_OK)
+		return err;
+	data = sync_json(sync);
+	if (data == NULL || json_object_object_add(data, "deleted",
+	    json_object_new_boolean(1)) != 0) {
+		json_object_put(data);
+		return PB_ENOMEM;
+	}
+	err = response_data(resp, 200, data);
+	json_object_put(data);
+	return err;
+}
+
+enum pb_err
+handle_users_delete_me(struct app *app, struct request *req, struct response *resp)
+{
+	return close_account(app, req, resp, (uint64_t)req->user_id);
+}
+
+enum pb_err
+handle_users_delete(struct app *app, struct request *req, struct response *resp)
+{
+	return close_account(app, req, resp, route_id(req));
+}
+
+enum pb_err
+handle_users_password(struct app *app, struct request *req, struct response *resp)
+{
+	struct json_object *fields = NULL;
+	struct accounts_problems p;
+	struct accounts_session s;
+	const char *v[NPASSWORD];
+	size_t lens[NPASSWORD];
+	int64_t retry = 0;
+	enum pb_err err;
+
+	memset(&p, 0, sizeof(p));
+	if (handlers_body_fields(req->json, password_fields, NPASSWORD, NPASSWORD, v, lens,
+	    &fields) > 0) {
+		handlers_wipe_member(req->json, "currentPassword");
+		handlers_wipe_member(req->json, "newPassword");
+		return answer_fields(resp, fields, &p);
+	}
+	err = accounts_change_password(app, req->arena, (uint64_t)req->user_id, v[0], lens[0],
+	    v[1], lens[1], req->remote_addr, &p, &s, &retry);
+	handlers_wipe_member(req->json, "currentPassword");
+	handlers_wipe_member(req->json, "newPassword");
+	switch (err) {
+	case PB_OK:
+		return handlers_answer_session(resp, 200, &s);
+	case PB_EFIELDS:
+		return answer_fields(resp, NULL, &p);
+	case PB_EAUTH:
+		/* Not 401: the token is fine, and a client must not sign its user out. */
+		if (!handlers_field_error(&fields, "currentPassword", "is incorrect"))
+			return PB_ENOMEM;
+		err = response_error(resp, PB_EFIELDS, "wrong_password",
+		    "the current password is incorrect", fields);
+		json_object_put(fields);
+		return err;
+	case PB_ERATE:
+		return handlers_answer_throttled(resp, retry);
+	case PB_ECONFLICT:
+		return response_error(resp, PB_ECONFLICT, "password_changed",
+		    "the password was changed meanwhile; sign in again", NULL);
+	case PB_ECONFIG:
+		return handlers_accounts_unavailable(resp);
+	default:
+		return err;
+	}
 }

@@ -1,6 +1,6 @@
 /*
- * /v1/users: signup (POST, JSON or an HTML form), and profiles (GET /v1/users/me, and
- * GET /v1/users/{id} for the user itself or an admin). The user's JSON shape is in
+ * /v1/users: signup (POST, JSON or an HTML form), profiles (GET, PATCH and DELETE of
+ * /v1/users/me, and of /v1/users/{id} for the user itself or an admin), and the password. The user's JSON shape is in
  * handlers_private.h, shared with the login answer.
  *
  * Browser form posts (an Accept header with text/html and a form-encoded body) are
@@ -24,5 +24,26 @@ enum pb_err handle_users_me(struct app *app, struct request *req, struct respons
 
 /* GET /v1/users/{id} (ROUTE_AUTH): 200 {user}; 403 unless self or admin; 404 when unknown. */
 enum pb_err handle_users_get(struct app *app, struct request *req, struct response *resp);
+
+/*
+ * PATCH /v1/users/me and /v1/users/{id} (ROUTE_AUTH; self or admin): {name?, email?},
+ * nothing else (422). 200 {user, stripeSync: "synced"|"pending"}; 409 email_taken.
+ */
+enum pb_err handle_users_update_me(struct app *app, struct request *req, struct response *resp);
+enum pb_err handle_users_update(struct app *app, struct request *req, struct response *resp);
+
+/*
+ * DELETE /v1/users/me and /v1/users/{id} (ROUTE_AUTH; self or admin): closes the
+ * account. 200 {deleted: true, stripeSync}; 404 when absent or closed already.
+ */
+enum pb_err handle_users_delete_me(struct app *app, struct request *req, struct response *resp);
+enum pb_err handle_users_delete(struct app *app, struct request *req, struct response *resp);
+
+/*
+ * POST /v1/users/me/password (ROUTE_AUTH) {currentPassword, newPassword}: 200 with a
+ * fresh session (every other token revoked); 422 wrong_password or invalid_fields; 429
+ * with Retry-After under the login throttle; 409 password_changed.
+ */
+enum pb_err handle_users_password(struct app *app, struct request *req, struct response *resp);
 
 #endif

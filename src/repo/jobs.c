@@ -51,6 +51,43 @@ repo_jobs_insert(struct db *db, const char *kind, uint64_t user_id, const char *
 }
 
 enum pb_err
+repo_jobs_insert_after(struct db *db, const char *kind, uint64_t user_id, const char *key,
+    const char *payload, uint32_t max_attempts, int64_t delay_us, uint64_t *id)
+{
+	return db_exec(db,
+	    "INSERT INTO stripe_jobs (kind, user_id, idempotency_key, payload, max_attempts, "
+	    "run_after) VALUES (?, ?, ?, ?, ?, NOW(6) + INTERVAL ? MICROSECOND)",
+	    DB_ARGS(DB_STR(kind), user_id != 0 ? DB_UINT(user_id) : DB_NULL, DB_STR(key),
+		DB_STR(payload), DB_UINT(max_attempts), DB_INT(delay_us)),
+	    NULL, id);
+}
+
+enum pb_err
+repo_jobs_open_for(struct db *db, struct arena *a, uint64_t user_id, const char *kind,
+    uint64_t *pending_id, bool *running)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	*pending_id = 0;
+	*running = false;
+	/* stripe_jobs_user (user_id, kind, status) finds them without touching done jobs. */
+	err = db_query(db, a,
+	    "SELECT id, status = 'running' AND lease_until >= NOW(6) FROM stripe_jobs "
+	    "WHERE user_id = ? AND kind = ? AND status IN ('pending', 'running') FOR UPDATE",
+	    DB_ARGS(DB_UINT(user_id), DB_STR(kind)), &r);
+	if (err != PB_OK)
+		return err;
+	for (size_t i = 0; i < r.nrows; i++) {
+		if (db_bool(&r, i, 1))
+			*running = true;
+		else if (*pending_id == 0)
+			*pending_id = db_uint(&r, i, 0);
+	}
+	return PB_OK;
+}
+
+enum pb_err
 repo_jobs_get(struct db *db, struct arena *a, uint64_t id, struct job *out)
 {
 	struct db_result r;

@@ -1,5 +1,8 @@
 /*
- * The stripe_jobs table: the durable outbox of work that must reach Stripe. A job is
+ * The stripe_jobs table: the durable outbox of work that must reach Stripe. Its
+ * idempotency_key names the work (UNIQUE: the same work is never queued twice); most
+ * kinds send it to Stripe as is, while update_customer derives the key of each call from
+ * the values it sends (services/profile.h). A job is
  * claimed by leasing it (status 'running', lease_until in the future); a claim whose
  * lease ran out belongs to nobody, so a process that died mid-job never strands it.
  * Claims use FOR UPDATE SKIP LOCKED, so any number of jobs workers on any number of hosts
@@ -41,6 +44,18 @@ struct job {
 enum pb_err repo_jobs_insert(struct db *db, const char *kind, uint64_t user_id,
     const char *key, const char *payload, uint32_t max_attempts, const char *owner,
     int64_t lease_us, uint64_t *id);
+
+/* Inserts a pending job due delay_us from now. PB_ECONFLICT when the key exists. */
+enum pb_err repo_jobs_insert_after(struct db *db, const char *kind, uint64_t user_id,
+    const char *key, const char *payload, uint32_t max_attempts, int64_t delay_us,
+    uint64_t *id);
+
+/*
+ * Inside a transaction: locks the user's open jobs of kind and tells whether one is
+ * pending (*pending_id, else 0) and whether one is running under a live lease (*running).
+ */
+enum pb_err repo_jobs_open_for(struct db *db, struct arena *a, uint64_t user_id,
+    const char *kind, uint64_t *pending_id, bool *running);
 
 /* Reads a job by id, or by idempotency key. PB_ENOTFOUND when absent. */
 enum pb_err repo_jobs_get(struct db *db, struct arena *a, uint64_t id, struct job *out);

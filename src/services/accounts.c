@@ -340,9 +340,8 @@ accounts_ready(const struct app *app)
 	return PB_ECONFIG;
 }
 
-/* The profile of row u, as the layers above see it (strings borrowed from u). */
-static void
-account_from_user(struct account *out, const struct user *u)
+void
+accounts_from_user(struct account *out, const struct user *u)
 {
 	*out = (struct account){
 		.id = u->id,
@@ -383,7 +382,7 @@ issue(const struct app *app, struct arena *a, const struct user *u,
 	err = jwt_sign(secret, strlen(secret), &c, token, JWT_TOKEN_MAX + 1);
 	if (err != PB_OK)
 		return err;
-	account_from_user(&s->user, u);
+	accounts_from_user(&s->user, u);
 	s->token = token;
 	s->expires_in = app->conf->jwt_ttl;
 	return PB_OK;
@@ -418,7 +417,7 @@ accounts_authenticate(struct app *app, struct arena *a, const char *token,
 		    c.token_version, c.sub);
 		return PB_EAUTH;
 	}
-	account_from_user(out, &u);
+	accounts_from_user(out, &u);
 	return PB_OK;
 }
 
@@ -435,7 +434,7 @@ accounts_get(struct app *app, struct arena *a, uint64_t caller_id, const char *c
 		return PB_EFORBIDDEN;
 	err = repo_users_get(app->db, a, id, &u);
 	if (err == PB_OK)
-		account_from_user(out, &u);
+		accounts_from_user(out, &u);
 	return err;
 }
 
@@ -622,6 +621,42 @@ login_failed(struct app *app, const struct admit_tx *x, const char *tag, const c
 		log_info("login throttle: purged %" PRIu64 " finished records", purged);
 }
 
+/*
+ * The password was right: this client's streak ends here, and the address's ceiling takes
+ * back the attempt it counted, which was no guess.
+ */
+static void
+password_right(struct app *app, const struct admit_tx *x)
+{
+	enum pb_err err;
+
+	err = repo_throttle_clear(app->db, x->email, x->client);
+	if (err == PB_OK)
+		err = repo_throttle_forgive(app->db, x->email, THROTTLE_ALL_CLIENTS,
+		    ACCOUNTS_THROTTLE_EMAIL_MAX);
+	if (err != PB_OK)
+		log_warnx("login: could not clear the throttle records (%s)", pb_err_code(err));
+}
+
+/* Counts an attempt at x's records; PB_ERATE with *retry_after_s while they block it. */
+static enum pb_err
+admit(struct app *app, struct admit_tx *x, const char *tag, int64_t *retry_after_s)
+{
+	enum pb_err err;
+
+	err = db_tx(app->db, admit_tx, x);
+	if (err != PB_OK)
+		return err;
+	if (x->blocked_us == 0)
+		return PB_OK;
+	*retry_after_s = (x->blocked_us + US_PER_S - 1) / US_PER_S;
+	metrics_add(METRIC_LOGIN_THROTTLED, 1);
+	log_event(LOGL_WARN, "login throttled", (const struct log_kv[]){
+	    LOG_STR("email_tag", tag), LOG_STR("client", x->client),
+	    LOG_STR("scope", x->blocked_by), LOG_NUM("retry_after_s", *retry_after_s) }, 4);
+	return PB_ERATE;
+}
+
 enum pb_err
 accounts_login(struct app *app, struct arena *a, const char *email, const char *password,
     size_t password_len, const char *remote_addr, struct accounts_session *out,
@@ -663,17 +698,9 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 	err = accounts_email_tag(app->conf->jwt_secret, x.email, len, tag);
 	if (err != PB_OK)
 		return err;
-	err = db_tx(app->db, admit_tx, &x);
+	err = admit(app, &x, tag, retry_after_s);
 	if (err != PB_OK)
 		return err;
-	if (x.blocked_us > 0) {
-		*retry_after_s = (x.blocked_us + US_PER_S - 1) / US_PER_S;
-		metrics_add(METRIC_LOGIN_THROTTLED, 1);
-		log_event(LOGL_WARN, "login throttled", (const struct log_kv[]){
-		    LOG_STR("email_tag", tag), LOG_STR("client", x.client),
-		    LOG_STR("scope", x.blocked_by), LOG_NUM("retry_after_s", *retry_after_s) }, 4);
-		return PB_ERATE;
-	}
 
 	err = repo_users_get_by_email(app->db, a, x.email, &u);
 	if (err == PB_ENOTFOUND) {
@@ -698,16 +725,7 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 	if (err != PB_OK)
 		return err;
 
-	/*
-	 * Signed in: this client's streak ends here, and the address's ceiling takes back the
-	 * attempt it counted, which was no guess.
-	 */
-	err = repo_throttle_clear(app->db, x.email, x.client);
-	if (err == PB_OK)
-		err = repo_throttle_forgive(app->db, x.email, THROTTLE_ALL_CLIENTS,
-		    ACCOUNTS_THROTTLE_EMAIL_MAX);
-	if (err != PB_OK)
-		log_warnx("login: could not clear the throttle records (%s)", pb_err_code(err));
+	password_right(app, &x);
 	if (password_needs_rehash(u.password_hash, &params)) {
 		char hash[PASSWORD_PHC_MAX];
 
@@ -722,5 +740,68 @@ accounts_login(struct app *app, struct arena *a, const char *email, const char *
 			    pb_err_code(err));
 		secure_wipe(hash, sizeof(hash));
 	}
+	return issue(app, a, &u, out);
+}
+
+/* ---- password change ---- */
+
+enum pb_err
+accounts_change_password(struct app *app, struct arena *a, uint64_t user_id,
+    const char *current, size_t current_len, const char *password, size_t password_len,
+    const char *remote_addr, struct accounts_problems *p, struct accounts_session *out,
+    int64_t *retry_after_s)
+{
+	struct password_params params;
+	struct admit_tx x;
+	struct user u;
+	char client[ACCOUNTS_CLIENT_KEY_MAX + 1], tag[ACCOUNTS_EMAIL_TAG_LEN + 1];
+	char hash[PASSWORD_PHC_MAX];
+	enum pb_err err;
+
+	memset(p, 0, sizeof(*p));
+	memset(out, 0, sizeof(*out));
+	*retry_after_s = 0;
+	err = accounts_ready(app);
+	if (err != PB_OK)
+		return err;
+	/* Refused before any guess is spent: the new password must be one we accept. */
+	p->password = accounts_check_password(password, password_len);
+	if (p->password != NULL)
+		return PB_EFIELDS;
+	err = password_params_from_conf(app->conf, &params);
+	if (err != PB_OK)
+		return err;
+	err = repo_users_get(app->db, a, user_id, &u);
+	if (err != PB_OK)
+		return err;
+	/* A stolen token must not make the current password cheaper to guess than a login. */
+	memset(&x, 0, sizeof(x));
+	x.a = a;
+	x.email = u.email;
+	accounts_client_key(remote_addr != NULL ? remote_addr : "", client, sizeof(client));
+	x.client = client;
+	err = accounts_email_tag(app->conf->jwt_secret, u.email, strlen(u.email), tag);
+	if (err == PB_OK)
+		err = admit(app, &x, tag, retry_after_s);
+	if (err != PB_OK)
+		return err;
+	err = password_verify(u.password_hash, current, current_len);
+	if (err == PB_EAUTH || err == PB_EFIELDS || err == PB_EINVAL) {
+		login_failed(app, &x, tag, "wrong current password");
+		return PB_EAUTH;
+	}
+	if (err != PB_OK)
+		return err;
+	password_right(app, &x);
+	err = password_hash(&params, password, password_len, hash, sizeof(hash));
+	/* Only from the version just read: of two concurrent changes, one wins. */
+	if (err == PB_OK)
+		err = repo_users_set_password(app->db, u.id, hash, u.token_version);
+	secure_wipe(hash, sizeof(hash));
+	if (err != PB_OK)
+		return err;
+	log_event(LOGL_INFO, "password changed; other tokens revoked", (const struct log_kv[]){
+	    LOG_NUM("user_id", u.id) }, 1);
+	u.token_version++;
 	return issue(app, a, &u, out);
 }

@@ -50,6 +50,7 @@
 
 struct app;
 struct arena;
+struct user;	/* repo/users.h */
 struct throttle;	/* repo/throttle.h: only the pure throttle steps below read one */
 
 #define ACCOUNTS_NAME_MAX 200		/* characters (code points) */
@@ -159,6 +160,9 @@ void accounts_client_key(const char *remote_addr, char *out, size_t outlen);
  */
 enum pb_err accounts_email_tag(const char *secret, const char *email, size_t len, char *out);
 
+/* The profile of row u as the layers above see it (strings borrowed from u). */
+void accounts_from_user(struct account *out, const struct user *u);
+
 /* PB_OK when tokens can be issued; PB_ECONFIG (logged once per process) when not. */
 enum pb_err accounts_ready(const struct app *app);
 
@@ -184,6 +188,19 @@ enum pb_err accounts_register(struct app *app, struct arena *a,
 enum pb_err accounts_login(struct app *app, struct arena *a, const char *email,
     const char *password, size_t password_len, const char *remote_addr,
     struct accounts_session *out, int64_t *retry_after_s);
+
+/*
+ * Changes user_id's password from current to password (password_len bytes), signed in
+ * from remote_addr: the attempt counts in the login throttle as a login would. PB_OK with
+ * a fresh token in *out, every other token of the user revoked (token_version bumped);
+ * PB_EFIELDS with p->password when the new password breaks the rules; PB_EAUTH when
+ * current is wrong; PB_ERATE with *retry_after_s; PB_ECONFLICT when another change won
+ * meanwhile; PB_ENOTFOUND, PB_ECONFIG, PB_EDB and the like.
+ */
+enum pb_err accounts_change_password(struct app *app, struct arena *a, uint64_t user_id,
+    const char *current, size_t current_len, const char *password, size_t password_len,
+    const char *remote_addr, struct accounts_problems *p, struct accounts_session *out,
+    int64_t *retry_after_s);
 
 /*
  * Verifies an access token and loads its user into *out (strings in a). PB_EAUTH when

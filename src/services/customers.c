@@ -12,6 +12,7 @@
 #include "services/app.h"
 #include "services/customers.h"
 #include "services/outbox.h"
+#include "services/profile.h"
 #include "stripe/client.h"
 #include "util/arena.h"
 #include "util/conf.h"
@@ -55,11 +56,19 @@ source_parse(const char *s)
 	return CUSTOMER_SOURCE_LAZY;
 }
 
-/* The user id alone decides the key: every attempt for a user asks for the same customer. */
+/*
+ * The user id and the customer generation decide the key: every attempt for a user asks
+ * for the same customer, until that customer is deleted in Stripe and forgotten here
+ * (the generation moves on). Generation 0 keeps the key it always had.
+ */
 static void
-job_key(uint64_t user_id, char key[CUSTOMERS_KEY_MAX])
+job_key(uint64_t user_id, uint32_t generation, char key[CUSTOMERS_KEY_MAX])
 {
-	(void)snprintf(key, CUSTOMERS_KEY_MAX, "paybridge-customer-user-%" PRIu64, user_id);
+	if (generation == 0)
+		(void)snprintf(key, CUSTOMERS_KEY_MAX, "paybridge-customer-user-%" PRIu64, user_id);
+	else
+		(void)snprintf(key, CUSTOMERS_KEY_MAX, "paybridge-customer-user-%" PRIu64 "-g%" PRIu32,
+		    user_id, generation);
 }
 
 /* An inline claim lasts as long as the caller's budget, plus a margin. */
@@ -74,8 +83,8 @@ lease_us(int64_t budget_ms)
  * existing job is fine (claim->held false).
  */
 static enum pb_err
-enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
-    const char *email, enum customer_source source, int64_t budget_ms,
+enqueue(struct app *app, struct db *db, uint64_t user_id, uint32_t generation,
+    const char *name, const char *email, enum customer_source source, int64_t budget_ms,
     struct customers_claim *claim)
 {
 	struct json_object *payload = json_object_new_object();
@@ -88,7 +97,7 @@ enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
 	json_object_object_add(payload, "email", json_object_new_string(email));
 	json_object_object_add(payload, "source",
 	    json_object_new_string(customer_source_name(source)));
-	job_key(user_id, claim->key);
+	job_key(user_id, generation, claim->key);
 	claim->user_id = user_id;
 	claim->max_attempts = (uint32_t)app->conf->jobs_max_attempts;
 	claim->name = name;
@@ -107,8 +116,23 @@ enum pb_err
 customers_enqueue(struct app *app, struct db *db, uint64_t user_id, const char *name,
     const char *email, enum customer_source source, struct customers_claim *claim)
 {
-	return enqueue(app, db, user_id, name, email, source,
+	/* A new user: its first customer. */
+	return enqueue(app, db, user_id, 0, name, email, source,
 	    app->conf->customer_inline_budget_ms, claim);
+}
+
+/*
+ * Queues a push of the user's current values (they changed while the customer was being
+ * made, or the customer was adopted): a failure is logged, and reconcile finds the drift.
+ */
+static void
+push_after(struct app *app, uint64_t user_id)
+{
+	enum pb_err err = profile_enqueue_push(app, user_id);
+
+	if (err != PB_OK && err != PB_ENOTFOUND)
+		log_warnx("user %" PRIu64 ": could not queue the push of the current profile: %s",
+		    user_id, pb_strerror(err));
 }
 
 /* Adopts a customer Stripe already has for the user (an earlier attempt's, past the key window). */
@@ -129,11 +153,14 @@ adopt_existing(struct app *app, struct arena *a, const struct job *job, bool *ad
 	for (size_t i = 0; i < found.n && !*adopted; i++) {
 		if (found.items[i].deleted)
 			continue;
-		err = repo_users_set_customer(app->db, a, job->user_id, found.items[i].id, &stored,
-		    &kept);
+		/* What that customer holds is not known here: ours are pushed after. */
+		err = repo_users_set_customer(app->db, a, job->user_id, found.items[i].id, NULL,
+		    NULL, &stored, &kept);
 		if (err != PB_OK)
 			break;
 		*adopted = true;
+		if (stored)
+			push_after(app, job->user_id);
 		metrics_add(METRIC_CUSTOMERS_ADOPTED, 1);
 		log_event(LOGL_INFO, "adopted existing Stripe customer", (const struct log_kv[]){
 			LOG_NUM("user_id", job->user_id), LOG_STR("customer", found.items[i].id),
@@ -141,6 +168,18 @@ adopt_existing(struct app *app, struct arena *a, const struct job *job, bool *ad
 	}
 	stripe_customer_list_free(&found);
 	return err;
+}
+
+/* A profile change while the customer was being made: the creation sent the old values. */
+static void
+changed_meanwhile(struct app *app, struct arena *a, uint64_t user_id, const char *name,
+    const char *email)
+{
+	struct user now;
+
+	if (repo_users_get(app->db, a, user_id, &now) == PB_OK &&
+	    (strcmp(now.name, name) != 0 || strcmp(now.email, email) != 0))
+		push_after(app, user_id);
 }
 
 /*
@@ -176,7 +215,8 @@ create(struct app *app, struct arena *a, const struct job *job, const char *name
 	err = stripe_customer_create(app->stripe, &params, job->idempotency_key, &customer);
 	if (err != PB_OK)
 		return err;
-	err = repo_users_set_customer(app->db, a, job->user_id, customer.id, &stored, &kept);
+	err = repo_users_set_customer(app->db, a, job->user_id, customer.id, name, email, &stored,
+	    &kept);
 	if (err == PB_OK && stored) {
 		metrics_add(created_metric[source], 1);
 		log_event(LOGL_INFO, "Stripe customer created", (const struct log_kv[]){
@@ -185,6 +225,10 @@ create(struct app *app, struct arena *a, const struct job *job, const char *name
 			LOG_NUM("attempt", job->attempts) }, 4);
 		/* Out of arena leaves *out_id NULL; the customer is stored all the same. */
 		kept = arena_strdup(a, customer.id);
+		changed_meanwhile(app, a, job->user_id, name, email);
+	} else if (err == PB_OK && kept == NULL) {
+		/* The account was closed while its customer was being made: no one keeps it. */
+		err = profile_enqueue_delete(app, app->db, job->user_id, customer.id);
 	} else if (err == PB_OK && kept != NULL && strcmp(kept, customer.id) != 0) {
 		/* Cannot happen through one key; say so loudly for paybridgectl reconcile. */
 		log_warnx("user %" PRIu64 " already has customer %s; %s is a duplicate", job->user_id,
@@ -248,24 +292,6 @@ read_customer(struct app *app, struct arena *a, uint64_t user_id, char *id, size
 	if (snprintf(id, idlen, "%s", user.stripe_customer_id) >= (int)idlen)
 		return PB_ETOOBIG;
 	return PB_OK;
-}
-
-/* Runs the job this process has claimed, within budget_ms, and settles it. */
-static enum pb_err
-run_claimed(struct app *app, struct arena *a, uint64_t job_id, int64_t budget_ms)
-{
-	struct job job;
-	enum pb_err err;
-
-	err = repo_jobs_get(app->db, a, job_id, &job);
-	if (err != PB_OK)
-		return err;
-	stripe_set_deadline(app->stripe, app_deadline(app, budget_ms));
-	err = customers_run_job(app, a, &job);
-	stripe_set_deadline(app->stripe, app->deadline_us);
-	metrics_add(METRIC_JOB_ATTEMPTS, 1);
-	outbox_settle(app, &job, err, err != PB_OK ? pb_strerror(err) : NULL);
-	return err;
 }
 
 /*
@@ -338,7 +364,8 @@ customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source 
 		err = read_customer(app, &a, user_id, id, idlen);
 		goto out;
 	}
-	err = enqueue(app, app->db, user_id, user.name, user.email, source, budget_ms, &claim);
+	err = enqueue(app, app->db, user_id, user.customer_generation, user.name, user.email,
+	    source, budget_ms, &claim);
 	if (err != PB_OK)
 		goto out;
 	/* The first to need the customer queued the job itself: run it as signup does. */
@@ -372,7 +399,7 @@ customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source 
 	if (err != PB_OK)
 		goto out;
 	if (claimed) {
-		err = run_claimed(app, &a, job.id, budget_ms);
+		err = outbox_run_claimed(app, &a, job.id, budget_ms);
 		if (err == PB_OK)
 			err = read_customer(app, &a, user_id, id, idlen);
 		goto out;
@@ -388,6 +415,30 @@ customers_get_or_create(struct app *app, uint64_t user_id, enum customer_source 
 	if (err == PB_ENOTFOUND)
 		err = PB_ETIMEOUT;
 out:
+	arena_cleanup(&a);
+	return err;
+}
+
+enum pb_err
+customers_link(struct app *app, uint64_t user_id, const char *customer_id, bool *linked)
+{
+	struct arena a;
+	struct user user;
+	const char *kept;
+	enum pb_err err;
+
+	*linked = false;
+	arena_init(&a, (size_t)64 * 1024);
+	err = repo_users_get(app->db, &a, user_id, &user);
+	if (err == PB_OK)
+		err = repo_users_set_customer(app->db, &a, user_id, customer_id, NULL, NULL, linked,
+		    &kept);
+	if (err == PB_OK && *linked) {
+		metrics_add(METRIC_CUSTOMERS_ADOPTED, 1);
+		log_event(LOGL_INFO, "linked existing Stripe customer", (const struct log_kv[]){
+		    LOG_NUM("user_id", user_id), LOG_STR("customer", customer_id) }, 2);
+		push_after(app, user_id);
+	}
 	arena_cleanup(&a);
 	return err;
 }

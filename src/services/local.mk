@@ -4,12 +4,13 @@ src_libpaybridge_a_SOURCES += \
 	src/services/customers.c src/services/customers.h \
 	src/services/health.c src/services/health.h \
 	src/services/outbox.c src/services/outbox.h \
-	src/services/outbox_kinds.c
+	src/services/outbox_kinds.c \
+	src/services/profile.c src/services/profile.h
 src_libpaybridge_a_SOURCES += \
 	src/services/accounts.c src/services/accounts.h
 src_libpaybridge_a_SOURCES += \
 	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
-	src/services/webhook_effects.c \
+	src/services/webhook_effects.c src/services/webhook_customers.c \
 	src/services/webhook_rules.c src/services/webhook_rules.h
 
 # The pure field and throttle rules of accounts.

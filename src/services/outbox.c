@@ -8,6 +8,7 @@
 #include "repo/jobs.h"
 #include "services/app.h"
 #include "services/outbox.h"
+#include "stripe/client.h"
 #include "util/arena.h"
 #include "util/backoff.h"
 #include "util/log.h"
@@ -82,6 +83,23 @@ outbox_run(struct app *app, struct arena *a, const struct job *job)
 	}
 	log_warnx("job %" PRIu64 " has unknown kind %s", job->id, job->kind);
 	return PB_EINVAL;
+}
+
+enum pb_err
+outbox_run_claimed(struct app *app, struct arena *a, uint64_t job_id, int64_t budget_ms)
+{
+	struct job job;
+	enum pb_err err;
+
+	err = repo_jobs_get(app->db, a, job_id, &job);
+	if (err != PB_OK)
+		return err;
+	stripe_set_deadline(app->stripe, app_deadline(app, budget_ms));
+	err = outbox_run(app, a, &job);
+	stripe_set_deadline(app->stripe, app->deadline_us);
+	metrics_add(METRIC_JOB_ATTEMPTS, 1);
+	outbox_settle(app, &job, err, err != PB_OK ? pb_strerror(err) : NULL);
+	return err;
 }
 
 size_t

@@ -45,6 +45,13 @@ size_t outbox_run_due(struct app *app, size_t max);
 enum pb_err outbox_run(struct app *app, struct arena *a, const struct job *job);
 
 /*
+ * Runs job id, which this process has just claimed, now: within budget_ms (and the
+ * request's deadline), then settles it. Returns what the run returned (PB_OK: done).
+ */
+enum pb_err outbox_run_claimed(struct app *app, struct arena *a, uint64_t job_id,
+    int64_t budget_ms);
+
+/*
  * Records the outcome of a claimed job: done on PB_OK, else pending again after the
  * backoff, or dead after its last attempt. error_text may be NULL.
  */

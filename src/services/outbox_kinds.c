@@ -10,8 +10,11 @@
 
 #include "services/customers.h"
 #include "services/outbox.h"
+#include "services/profile.h"
 
 const struct outbox_kind outbox_kinds[] = {
 	{ CUSTOMERS_JOB_CREATE, customers_run_job },
+	{ PROFILE_JOB_UPDATE, profile_run_update_job },
+	{ PROFILE_JOB_DELETE, profile_run_delete_job },
 	{ NULL, NULL },
 };

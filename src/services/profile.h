@@ -86,6 +86,13 @@ enum pb_err profile_push_now(struct app *app, uint64_t user_id, int64_t budget_m
  * next payment path or backfill creates a new customer under a new key. *forgotten says
  * whether it did. For a customer Stripe says is deleted (reconcile).
  */
+/*
+ * Queues a push of user id's current values, due now for the jobs worker, in a
+ * transaction of its own: a customer created with values that changed meanwhile, or one
+ * adopted whose values are not known. PB_ENOTFOUND for a user gone or without customer.
+ */
+enum pb_err profile_enqueue_push(struct app *app, uint64_t user_id);
+
 enum pb_err profile_forget_customer(struct app *app, uint64_t user_id,
     const char *customer_id, bool *forgotten);
 

@@ -425,7 +425,9 @@ webhook_apply(struct db *db, struct arena *a, const struct wh_event *e, bool *ch
 		return apply_invoice(db, e, "paid", changed);
 	if (strcmp(t, "invoice.payment_failed") == 0)
 		return apply_invoice(db, e, "payment_failed", changed);
-	/* payment_method.*, customer.* (the profile-sync issue's) and unknown types: stored. */
+	if (strcmp(t, "customer.updated") == 0 || strcmp(t, "customer.deleted") == 0)
+		return webhook_apply_customer(db, a, e, changed);
+	/* payment_method.*, customer.created and unknown types: stored. */
 	return PB_OK;
 }
 

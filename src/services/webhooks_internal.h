@@ -43,4 +43,8 @@ enum metrics_event_class webhook_event_class(const char *type);
 enum pb_err webhook_apply(struct db *db, struct arena *a, const struct wh_event *e,
     bool *changed);
 
+/* customer.updated and customer.deleted (webhook_customers.c), as webhook_apply. */
+enum pb_err webhook_apply_customer(struct db *db, struct arena *a, const struct wh_event *e,
+    bool *changed);
+
 #endif

@@ -85,6 +85,7 @@ static const struct conf_key keys[] = {
 	S(signup_redirect_url, ""),
 	I(customer_inline_budget_ms, "2000", 0, 60000),
 	I(jobs_poll_interval_ms, "500", 10, 60000),
+	I(profile_sync_window_ms, "1000", 0, 60000),
 	I(jobs_max_attempts, "20", 1, 1000),
 	I(events_sync_interval, "600", 0, 86400),
 };

@@ -73,6 +73,7 @@ struct conf {
 	/* jobs */
 	long long customer_inline_budget_ms;
 	long long jobs_poll_interval_ms;
+	long long profile_sync_window_ms;	/* a push waits this long after the last */
 	long long jobs_max_attempts;
 	long long events_sync_interval;	/* seconds between /v1/events syncs; 0: off */
 };

@@ -68,6 +68,19 @@ static const struct {
 	    "outcome=\"duplicate\"", NULL },
 	[METRIC_EVENTS_SYNCED_FAILED] = { "paybridge_events_synced_total",
 	    "outcome=\"failed\"", NULL },
+	[METRIC_PROFILE_PUSHED] = { "paybridge_profile_sync_total", "direction=\"push\"",
+	    "Profile changes synced with Stripe: pushed there, or pulled from its events." },
+	[METRIC_PROFILE_PULLED] = { "paybridge_profile_sync_total", "direction=\"pull\"",
+	    NULL },
+	[METRIC_PROFILE_ECHOES] = { "paybridge_profile_echoes_total", "",
+	    "customer.updated events that only echoed our own change, and changed nothing." },
+	[METRIC_PROFILE_DRIFT] = { "paybridge_profile_drift_total", "",
+	    "Changes made in Stripe that were not taken (an email another user has, an "
+	    "invalid name or email): the user and the customer disagree until reconciled." },
+	[METRIC_CUSTOMERS_DELETED] = { "paybridge_customers_deleted_total", "",
+	    "Stripe customers deleted because their account was closed." },
+	[METRIC_CUSTOMERS_LOST] = { "paybridge_customers_lost_total", "",
+	    "Stripe customers found deleted in Stripe and unlinked from their user." },
 };
 
 static const struct {

@@ -49,6 +49,12 @@ enum metrics_counter {
 	METRIC_EVENTS_SYNCED_APPLIED,	/* /v1/events sync: recorded by the sync */
 	METRIC_EVENTS_SYNCED_DUPLICATE,	/* listed, recorded before */
 	METRIC_EVENTS_SYNCED_FAILED,	/* listed, failed: the sync stopped there */
+	METRIC_PROFILE_PUSHED,		/* name and email sent to a customer */
+	METRIC_PROFILE_PULLED,		/* a change made in Stripe applied to a user */
+	METRIC_PROFILE_ECHOES,		/* customer.updated events that echoed our own push */
+	METRIC_PROFILE_DRIFT,		/* a change made in Stripe we could not take */
+	METRIC_CUSTOMERS_DELETED,	/* customers deleted for closed accounts */
+	METRIC_CUSTOMERS_LOST,		/* customers deleted in Stripe, forgotten here */
 	METRIC__MAX
 };
 

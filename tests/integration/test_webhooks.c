@@ -16,10 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "itest.h"
+#include "itest_sign.h"
 
 #define MAX_URLS 4
 #define LIMIT 1048576	/* stripe_webhook_max_bytes default, and the web servers' */
@@ -30,76 +28,13 @@ static size_t nurls;
 static char run_tag[32];	/* makes ids unique per run and per server */
 static unsigned seq;
 
-static void
-hmac_hex(const char *secret, long long t, const char *body, size_t len, char out[65])
-{
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	char prefix[32];
-	HMAC_CTX *ctx;
-	int n;
-
-	n = snprintf(prefix, sizeof(prefix), "%lld.", t);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-	ctx = HMAC_CTX_new();
-	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-	HMAC_Init_ex(ctx, secret, (int)strlen(secret), EVP_sha256(), NULL);
-	HMAC_Update(ctx, (const unsigned char *)prefix, (size_t)n);
-	HMAC_Update(ctx, (const unsigned char *)body, len);
-	HMAC_Final(ctx, mac, &maclen);
-	HMAC_CTX_free(ctx);
-#pragma GCC diagnostic pop
-	for (unsigned i = 0; i < maclen && i < 32; i++)
-		(void)snprintf(out + 2 * i, 3, "%02x", mac[i]);
-}
-
-/* The stack's first secret (a label before ':' is not part of it). */
-static const char *
-secret(void)
-{
-	static char s[256];
-	const char *v = itest_env("PAYBRIDGE_STRIPE_WEBHOOK_SECRETS"), *colon;
-
-	(void)snprintf(s, sizeof(s), "%.*s", (int)strcspn(v, ","), v);
-	colon = strchr(s, ':');
-	return colon != NULL ? colon + 1 : s;
-}
-
-/* POSTs body signed at time t (0: now) with signing secret sec, or header as given. */
-static void
-deliver_raw(const char *base, const char *body, size_t len, const char *header,
-    struct itest_response *r)
-{
-	char url[512], sig[512];
-	const char *h[3] = { "Content-Type: application/json; charset=utf-8", NULL, NULL };
-
-	if (header != NULL) {
-		(void)snprintf(sig, sizeof(sig), "Stripe-Signature: %s", header);
-		h[1] = sig;
-	}
-	(void)snprintf(url, sizeof(url), "%s/v1/webhooks/stripe", base);
-	CU_ASSERT_FATAL(itest_request("POST", url, h, body, len, r));
-}
-
-static void
-deliver_at(const char *base, const char *body, size_t len, long long t,
-    struct itest_response *r)
-{
-	char hex[65], header[128];
-
-	hmac_hex(secret(), t, body, len, hex);
-	(void)snprintf(header, sizeof(header), "t=%lld,v1=%s", t, hex);
-	deliver_raw(base, body, len, header, r);
-}
-
 static long
 deliver(const char *base, const char *body)
 {
 	struct itest_response r;
 	long status;
 
-	deliver_at(base, body, strlen(body), (long long)time(NULL), &r);
+	itest_deliver_at(base, body, strlen(body), (long long)time(NULL), &r);
 	status = r.status;
 	if (status != 200)
 		fprintf(stderr, "delivery answered %ld: %s\n", status, r.body);
@@ -219,28 +154,28 @@ test_signature_refused(void)
 		uid(id, sizeof(id), "evt");
 		(void)snprintf(body, sizeof(body), BODY_FMT, id);
 		/* Wrong secret, missing header, only v0, 301 s old, tampered body. */
-		hmac_hex("whsec_not_ours", now, body, strlen(body), hex);
+		itest_sign("whsec_not_ours", now, body, strlen(body), hex);
 		(void)snprintf(h, sizeof(h), "t=%lld,v1=%s", now, hex);
-		deliver_raw(urls[u], body, strlen(body), h, &r);
+		itest_deliver_raw(urls[u], body, strlen(body), h, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "signature_invalid");
 		itest_response_free(&r);
-		deliver_raw(urls[u], body, strlen(body), NULL, &r);
+		itest_deliver_raw(urls[u], body, strlen(body), NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "signature_invalid");
 		itest_response_free(&r);
-		hmac_hex(secret(), now, body, strlen(body), hex);
+		itest_sign(itest_webhook_secret(), now, body, strlen(body), hex);
 		(void)snprintf(h, sizeof(h), "t=%lld,v0=%s", now, hex);
-		deliver_raw(urls[u], body, strlen(body), h, &r);
+		itest_deliver_raw(urls[u], body, strlen(body), h, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		itest_response_free(&r);
-		deliver_at(urls[u], body, strlen(body), now - 301, &r);
+		itest_deliver_at(urls[u], body, strlen(body), now - 301, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "signature_invalid");
 		itest_response_free(&r);
 		(void)snprintf(h, sizeof(h), "t=%lld,v1=%s", now, hex);
 		body[strlen(body) - 2] = ' ';
-		deliver_raw(urls[u], body, strlen(body), h, &r);
+		itest_deliver_raw(urls[u], body, strlen(body), h, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		itest_response_free(&r);
 		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
@@ -249,13 +184,13 @@ test_signature_refused(void)
 		    "stripe_event_id = '%s'", id), 0);
 
 		/* A valid signature over malformed JSON, and a live event for a test key. */
-		deliver_at(urls[u], "{\"id\":", 6, now, &r);
+		itest_deliver_at(urls[u], "{\"id\":", 6, now, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "invalid_event");
 		itest_response_free(&r);
 		(void)snprintf(body, sizeof(body), BODY_FMT, id);
 		memcpy(strstr(body, "\"livemode\":false"), "\"livemode\":true ", 16);
-		deliver_at(urls[u], body, strlen(body), now, &r);
+		itest_deliver_at(urls[u], body, strlen(body), now, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "livemode_mismatch");
 		itest_response_free(&r);
@@ -298,7 +233,7 @@ test_body_bytes(void)
 		    "{\r\n  \"id\": \"%s\",  \r\n\t\"object\":\"event\",\"type\":\"test.bytes\",   "
 		    "\r\n\"created\":1,\"livemode\":false,\"data\":{\"object\":{\"id\":\"b\","
 		    "\"name\":\"J\xc3\xa9r\xc3\xb4me \xe2\x82\xac \xf0\x9f\x98\x80\"}}}  \r\n  ", id);
-		deliver_at(urls[u], body, (size_t)n, now, &r);
+		itest_deliver_at(urls[u], body, (size_t)n, now, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		itest_response_free(&r);
 		CU_ASSERT_EQUAL(sql_num("SELECT LENGTH(payload) FROM stripe_events WHERE "
@@ -309,7 +244,7 @@ test_body_bytes(void)
 		/* Exactly the limit passes; one byte more is 413, from whoever sees it first. */
 		uid(id, sizeof(id), "evt");
 		big = padded_event(id, LIMIT);
-		deliver_at(urls[u], big, LIMIT, now, &r);
+		itest_deliver_at(urls[u], big, LIMIT, now, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		itest_response_free(&r);
 		free(big);
@@ -317,7 +252,7 @@ test_body_bytes(void)
 		    "stripe_event_id = '%s'", id), LIMIT);
 		uid(id, sizeof(id), "evt");
 		big = padded_event(id, LIMIT + 1);
-		deliver_at(urls[u], big, LIMIT + 1, now, &r);
+		itest_deliver_at(urls[u], big, LIMIT + 1, now, &r);
 		CU_ASSERT_EQUAL(r.status, 413);
 		itest_response_free(&r);
 		free(big);
@@ -339,7 +274,7 @@ race(void *arg)
 	struct racer *x = arg;
 	struct itest_response r;
 
-	deliver_at(x->base, x->body, strlen(x->body), (long long)time(NULL), &r);
+	itest_deliver_at(x->base, x->body, strlen(x->body), (long long)time(NULL), &r);
 	x->status = r.status;
 	x->duplicate = itest_json_str(&r, "data.duplicate") != NULL ||
 	    (r.json != NULL && json_object_get_boolean(json_object_object_get(
@@ -538,7 +473,7 @@ test_fail_once_then_retry(void)
 		(void)make_user(cus);
 		o = pi_object(pi, cus, "succeeded", "\"paybridge_test_fault\":\"fail_once\"");
 		e = event(id, "payment_intent.succeeded", now, o);
-		deliver_at(urls[u], e, strlen(e), now, &r);
+		itest_deliver_at(urls[u], e, strlen(e), now, &r);
 		CU_ASSERT_EQUAL(r.status, 500);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "event_failed");
 		itest_response_free(&r);
@@ -555,7 +490,7 @@ test_fail_once_then_retry(void)
 		CU_ASSERT_EQUAL(sql_num("SELECT resolved_at IS NOT NULL FROM stripe_event_failures "
 		    "WHERE stripe_event_id = '%s'", id), 1);
 		/* And once more: a duplicate, nothing changes. */
-		deliver_at(urls[u], e, strlen(e), now, &r);
+		itest_deliver_at(urls[u], e, strlen(e), now, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"duplicate\":true"));
 		itest_response_free(&r);
@@ -613,10 +548,39 @@ read_file(const char *path, size_t *len)
 	return s;
 }
 
-/* Every sample event (the newer API shapes), in name order, which is not time order. */
+/* Delivers one sample event through each server: the second is a duplicate. */
+static void
+deliver_fixture(const char *name)
+{
+	struct itest_response r;
+	char path[1024];
+	size_t len;
+	char *body;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", PB_FIXTURES_DIR, name);
+	body = read_file(path, &len);
+	itest_deliver_at(urls[0], body, len, (long long)time(NULL), &r);
+	if (r.status != 200)
+		fprintf(stderr, "%s: %ld %s\n", name, r.status, r.body);
+	CU_ASSERT_EQUAL(r.status, 200);
+	itest_response_free(&r);
+	if (nurls > 1) {
+		itest_deliver_at(urls[1], body, len, (long long)time(NULL), &r);
+		CU_ASSERT_EQUAL(r.status, 200);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"duplicate\":true"));
+		itest_response_free(&r);
+	}
+	free(body);
+}
+
+/*
+ * Every sample event (the newer API shapes), in name order, which is not time order;
+ * customer.deleted last, since it unlinks the customer every other sample belongs to.
+ */
 static void
 test_fixtures(void)
 {
+	static const char deleted[] = "customer.deleted.json";
 	struct dirent **names;
 	char st[256];
 	long long user;
@@ -627,35 +591,20 @@ test_fixtures(void)
 	n = scandir(PB_FIXTURES_DIR, &names, NULL, alphasort);
 	CU_ASSERT_FATAL(n > 0);
 	for (int i = 0; i < n; i++) {
-		char path[1024];
-		struct itest_response r;
-		size_t len;
-		char *body;
-
-		if (strstr(names[i]->d_name, ".json") == NULL) {
-			free(names[i]);
-			continue;
+		if (strstr(names[i]->d_name, ".json") != NULL &&
+		    strcmp(names[i]->d_name, deleted) != 0) {
+			deliver_fixture(names[i]->d_name);
+			sent++;
 		}
-		(void)snprintf(path, sizeof(path), "%s/%s", PB_FIXTURES_DIR, names[i]->d_name);
-		body = read_file(path, &len);
-		deliver_at(urls[0], body, len, (long long)time(NULL), &r);
-		if (r.status != 200)
-			fprintf(stderr, "%s: %ld %s\n", names[i]->d_name, r.status, r.body);
-		CU_ASSERT_EQUAL(r.status, 200);
-		itest_response_free(&r);
-		/* Through the other server: the same event is a duplicate. */
-		if (nurls > 1) {
-			deliver_at(urls[1], body, len, (long long)time(NULL), &r);
-			CU_ASSERT_EQUAL(r.status, 200);
-			CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"duplicate\":true"));
-			itest_response_free(&r);
-		}
-		free(body);
 		free(names[i]);
-		sent++;
 	}
 	free(names);
-	CU_ASSERT_EQUAL(sent, 16);
+	CU_ASSERT_EQUAL(sent, 15);
+	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND "
+	    "stripe_customer_id = '" CUSTOMER_FIXTURE "'", user), 1);
+	deliver_fixture(deleted);
+	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND "
+	    "stripe_customer_id IS NULL AND customer_generation = 1", user), 1);
 	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE api_version = "
 	    "'2026-06-24.dahlia'"), 16);
 	/*
