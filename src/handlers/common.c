@@ -87,10 +87,8 @@ handlers_body_fields(struct json_object *body, const char *const *allowed, size_
 		if (!present || (v == NULL && i < nrequired)) {
 			(void)handlers_field_error(fields, allowed[i], "is required");
 			problems++;
-		} else if (v == NULL) {
-			(void)handlers_field_error(fields, allowed[i], "must be a string");
-			problems++;
-		} else if (!json_object_is_type(v, json_type_string)) {
+		} else if (v == NULL || !json_object_is_type(v, json_type_string)) {
+			/* An optional member sent as null is not "leave it": say so. */
 			(void)handlers_field_error(fields, allowed[i], "must be a string");
 			problems++;
 		} else {
