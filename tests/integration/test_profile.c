@@ -666,6 +666,18 @@ test_customer_deleted_in_stripe(void)
 	CU_ASSERT(wait_emu_profile(fresh, "Found Again", u.email));
 }
 
+/* Every customer event looks its user up by customer id: that lookup has an index. */
+static void
+test_customer_lookup_indexed(void)
+{
+	char out[128];
+
+	CU_ASSERT_STRING_EQUAL(sql_str(out, sizeof(out), "SELECT INDEX_NAME FROM "
+	    "information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
+	    "'users' AND COLUMN_NAME = 'stripe_customer_id' AND SEQ_IN_INDEX = 1 AND "
+	    "NON_UNIQUE = 0"), "users_stripe_customer_id");
+}
+
 /* ---- many clients at once ---- */
 
 #define CLIENTS 24
@@ -729,6 +741,7 @@ static const struct unit_test tests[] = {
 	{ "test_password_change", test_password_change },
 	{ "test_dashboard_edit_reaches_user", test_dashboard_edit_reaches_user },
 	{ "test_customer_deleted_in_stripe", test_customer_deleted_in_stripe },
+	{ "test_customer_lookup_indexed", test_customer_lookup_indexed },
 	{ "test_concurrent_clients", test_concurrent_clients },
 };
 
