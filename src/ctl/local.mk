@@ -9,3 +9,5 @@ paybridgectl_LDADD = src/libpaybridge.a $(PB_LIBS)
 # backfill-customers and jobs against the whole stack: tests/integration/run-ctl.sh
 EXTRA_DIST += tests/integration/run-ctl.sh tests/integration/ctl-test.sh
 EXTRA_DIST += tests/integration/run-events.sh tests/integration/events-test.sh
+# What the paybridgectl suites share.
+EXTRA_DIST += tests/integration/harness.sh
