@@ -276,7 +276,7 @@ emit_one(reconcile_emit_fn emit, void *arg, enum reconcile_kind kind, uint64_t u
 static enum pb_err
 match_one(struct reconcile_set *s, const struct user *u, reconcile_emit_fn emit, void *arg)
 {
-	struct reconcile_customer *own = NULL, *adopt = NULL;
+	struct reconcile_customer *own = NULL, *adopt = NULL, *keep;
 	const char *keeps;
 	size_t first, count;
 	enum pb_err err = PB_OK;
@@ -303,15 +303,19 @@ match_one(struct reconcile_set *s, const struct user *u, reconcile_emit_fn emit,
 	else if (own == NULL)
 		err = emit_one(emit, arg, RECONCILE_DANGLING_CUSTOMER, u->id,
 		    u->stripe_customer_id, adopt != NULL ? adopt->id : NULL, NULL, NULL);
-	/* Foreign customers are never touched, so their names are none of our business. */
-	if (err == PB_OK && own != NULL && !own->foreign && differ(u->name, own->name))
-		err = emit_one(emit, arg, RECONCILE_NAME_DRIFT, u->id, own->id, NULL, u->name,
-		    own->name);
-	if (err == PB_OK && own != NULL && !own->foreign && differ(u->email, own->email))
-		err = emit_one(emit, arg, RECONCILE_EMAIL_DRIFT, u->id, own->id, NULL, u->email,
-		    own->email);
-	/* What the user keeps once repaired: its own customer, or the adopted one. */
-	keeps = own != NULL ? own->id : adopt != NULL ? adopt->id : NULL;
+	/*
+	 * What the user keeps once repaired: its own customer, or the adopted one, whose
+	 * name and email must then be ours too. Foreign customers are never touched, so
+	 * their names are none of our business.
+	 */
+	keep = own != NULL ? own : adopt;
+	keeps = keep != NULL ? keep->id : NULL;
+	if (err == PB_OK && keep != NULL && !keep->foreign && differ(u->name, keep->name))
+		err = emit_one(emit, arg, RECONCILE_NAME_DRIFT, u->id, keep->id, NULL, u->name,
+		    keep->name);
+	if (err == PB_OK && keep != NULL && !keep->foreign && differ(u->email, keep->email))
+		err = emit_one(emit, arg, RECONCILE_EMAIL_DRIFT, u->id, keep->id, NULL, u->email,
+		    keep->email);
 	for (size_t i = first; i < first + count && err == PB_OK; i++) {
 		struct reconcile_customer *c = &s->v[i];
 

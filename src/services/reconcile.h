@@ -19,10 +19,12 @@
  *                      (absent, or a closed account's tombstone)
  *   duplicate          a live customer whose metadata user_id names a live user that is
  *                      linked to another customer
- *   name_drift         the user's customer has another name than the user row
+ *   name_drift         the user's customer (or the one it will adopt) has another name
+ *                      than the user row
  *   email_drift        ... another email (both compared byte for byte)
- * Customers without metadata user_id are not ours: counted (foreign), never reported.
- * A customer some user links is never an orphan or a duplicate.
+ * Customers without metadata user_id are not ours: counted (foreign), never reported
+ * nor touched (a user linked to one has no drift). A customer some user links is never
+ * an orphan or a duplicate.
  *
  * Repairs (reconcile_run with fix), each run at once at the paced rate:
  *   missing_customer   link a live customer whose metadata names the user (adopt,
@@ -143,9 +145,10 @@ typedef enum pb_err (*reconcile_emit_fn)(void *arg, struct reconcile_finding *f)
 
 /*
  * Matches users[0..n), live users in id order (deleted ones are skipped), against the
- * sealed set, emitting per user: missing or dangling (with a customer to adopt), then
- * name and email drift, then the duplicates that name the user. Marks what they link
- * or name. Call it for every page, then reconcile_match_orphans.
+ * sealed set, emitting per user: missing or dangling (with a customer to adopt: the
+ * oldest live one naming the user that no user links), then name and email drift
+ * against the customer it keeps, then the duplicates that name the user. Marks what
+ * they link or name. Call it for every page, then reconcile_match_orphans.
  */
 enum pb_err reconcile_match_users(struct reconcile_set *s, const struct user *users, size_t n,
     reconcile_emit_fn emit, void *arg);

@@ -129,6 +129,8 @@ test_every_kind(void)
 		"duplicate 8 cus_h8dup adopt=- ours=cus_h8 stripe=-",
 		"name_drift 13 cus_m13 adopt=- ours=Mo stripe=-",
 		"email_drift 13 cus_m13 adopt=- ours=m13@example.test stripe=m13@example.test ",
+		"missing_customer 14 - adopt=cus_n14 ours=- stripe=-",
+		"email_drift 14 cus_n14 adopt=- ours=n14@example.test stripe=old14@example.test",
 		/* orphans, by user id: the odd metadata sorts first */
 		"orphan 0 cus_bad adopt=- ours=- stripe=abc",
 		"orphan 10 cus_t10 adopt=- ours=- stripe=10",
@@ -136,7 +138,7 @@ test_every_kind(void)
 	};
 	struct reconcile_set s;
 	struct found fo = { .n = 0 };
-	struct user page1[6], page2[7];
+	struct user page1[6], page2[8];
 
 	reconcile_set_init(&s);
 	/* Newest first, as Stripe lists them; the set does not care. */
@@ -159,6 +161,8 @@ test_every_kind(void)
 	add(&s, "cus_l12", "12", "Jo Twelve", "j12@example.test", 71);
 	/* Stripe without a name is drift against ours; the email differs by a space. */
 	add(&s, "cus_m13", "13", NULL, "m13@example.test ", 70);
+	/* The customer to adopt differs: pushed once adopted. */
+	add(&s, "cus_n14", "14", "Ned", "old14@example.test", 69);
 	CU_ASSERT_EQUAL(s.foreign, 2);
 	CU_ASSERT_EQUAL_FATAL(reconcile_set_seal(&s), PB_OK);
 	CU_ASSERT_EQUAL(reconcile_set_add(&s, "cus_late", "1", NULL, NULL, 0), PB_EINVAL);
@@ -177,9 +181,10 @@ test_every_kind(void)
 	page2[4] = user(11, "Ida Eleven", "i11@example.test", "cus_x11");
 	page2[5] = user(12, "Jo Twelve", "j12@example.test", "cus_l12");
 	page2[6] = user(13, "Mo", "m13@example.test", "cus_m13");
+	page2[7] = user(14, "Ned", "n14@example.test", NULL);
 	CU_ASSERT_EQUAL(reconcile_match_users(&s, page1, 6, collect, &fo), PB_OK);
 	CU_ASSERT_EQUAL(fo.n, 6);
-	CU_ASSERT_EQUAL(reconcile_match_users(&s, page2, 7, collect, &fo), PB_OK);
+	CU_ASSERT_EQUAL(reconcile_match_users(&s, page2, 8, collect, &fo), PB_OK);
 	CU_ASSERT_EQUAL(reconcile_match_orphans(&s, collect, &fo), PB_OK);
 	expect_lines(&fo, want, sizeof(want) / sizeof(want[0]));
 	reconcile_set_cleanup(&s);
