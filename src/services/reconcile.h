@@ -201,6 +201,8 @@ struct reconcile_opts {
 	void (*report)(void *arg, const struct reconcile_finding *f);
 	/* NULL, or called after each page and each finding, for a progress line. */
 	void (*progress)(void *arg, const struct reconcile_stats *st);
+	/* NULL, or called before each Stripe call: what the call logs needs a line. */
+	void (*calling)(void *arg);
 	void *arg;
 };
 
