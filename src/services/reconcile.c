@@ -186,12 +186,12 @@ reconcile_set_seal(struct reconcile_set *s)
 		return PB_OK;
 	if (s->n > 0) {
 		qsort(s->v, s->n, sizeof(*s->v), by_user);
-		s->by_id = calloc(s->n, sizeof(*s->by_id));
+		s->by_id = calloc(s->n, sizeof(struct reconcile_customer *));
 		if (s->by_id == NULL)
 			return PB_ENOMEM;
 		for (size_t i = 0; i < s->n; i++)
 			s->by_id[i] = &s->v[i];
-		qsort(s->by_id, s->n, sizeof(*s->by_id), by_id);
+		qsort(s->by_id, s->n, sizeof(struct reconcile_customer *), by_id);
 		/*
 		 * A customer listed twice (pages that moved under the walk) would otherwise be
 		 * its own duplicate.
@@ -244,8 +244,9 @@ named_by(const struct reconcile_set *s, uint64_t user_id, size_t *first, size_t 
 		else
 			hi = mid;
 	}
-	for (end = lo; end < s->n && s->v[end].user_id == user_id; end++)
-		continue;
+	end = lo;
+	while (end < s->n && s->v[end].user_id == user_id)
+		end++;
 	*first = lo;
 	*count = end - lo;
 }

@@ -79,7 +79,7 @@ list_customers(struct walk *w)
 	struct stripe_customer_list l;
 	char cursor[CUSTOMER_ID_MAX + 1] = "";
 	bool more = true;
-	enum pb_err err = PB_OK;
+	enum pb_err err;
 
 	while (more) {
 		if (!turn(w))
