@@ -7,9 +7,11 @@
  * metadata user_id, the name and the email, in one array sorted by user id with a
  * lookup by customer id. Then the live users are read from MariaDB in id pages and each
  * page is matched against the set; the customers no live user named or linked are the
- * orphans, reported last. A customer costs about 110 bytes plus its id, user id, name
- * and email (one copy each, in a string pool): a million customers take about 200 MB.
- * Users cost one page at a time.
+ * orphans, reported last. A customer costs 64 bytes (its entry and its place in the
+ * lookup; the array grows by doubling, so up to 56 more) plus one copy of its id, user
+ * id, name and email in a string pool: 150 to 200 bytes for most, so a million
+ * customers take 150 to 200 MB. A foreign customer keeps its id only. Users cost one
+ * page at a time.
  *
  * Findings (the kind names are stable: scripts switch on them):
  *   missing_customer   a live user with no stripe_customer_id

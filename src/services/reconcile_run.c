@@ -362,6 +362,11 @@ match(struct walk *w)
 	progress(w);
 	arena_init(&page, PAGE_ARENA);
 	for (;;) {
+		if (stop_asked(w)) {
+			w->st->stop = RECONCILE_STOP_SIGNAL;
+			w->halt = true;
+			break;
+		}
 		arena_reset(&page);
 		err = repo_users_list(w->app->db, &page, after, RECONCILE_USER_PAGE, &users, &n);
 		if (err != PB_OK || n == 0)
