@@ -65,5 +65,6 @@ int ctl_migrate(struct ctl *ctl, int argc, char **argv);
 int ctl_backfill_customers(struct ctl *ctl, int argc, char **argv);
 int ctl_jobs(struct ctl *ctl, int argc, char **argv);
 int ctl_events(struct ctl *ctl, int argc, char **argv);
+int ctl_reconcile(struct ctl *ctl, int argc, char **argv);
 
 #endif

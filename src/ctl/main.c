@@ -27,6 +27,9 @@ static const struct ctl_command commands[] = {
 	{ "events", ctl_events, "sync [--since TIME] [--rate N/s] | replay ID | "
 	    "list [--failed] [--limit N]",
 	    "apply the Stripe events not received yet, replay one, list what came in" },
+	{ "reconcile", ctl_reconcile,
+	    "[--json] [--fix [--delete-orphans]] [--rate N/s] [--budget-ms N]",
+	    "report users and Stripe customers that disagree; --fix repairs what is safe" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -34,3 +34,12 @@ TESTS += tests/unit/test_events_sync
 tests_unit_test_events_sync_SOURCES = tests/unit/test_events_sync.c tests/unit/unit.h
 tests_unit_test_events_sync_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_events_sync_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# Reconciliation (issue 8): the pure matching, and the walk with its repairs.
+src_libpaybridge_a_SOURCES += src/services/reconcile.c src/services/reconcile.h \
+	src/services/reconcile_run.c
+check_PROGRAMS += tests/unit/test_reconcile
+TESTS += tests/unit/test_reconcile
+tests_unit_test_reconcile_SOURCES = tests/unit/test_reconcile.c tests/unit/unit.h
+tests_unit_test_reconcile_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_reconcile_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

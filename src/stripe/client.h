@@ -336,6 +336,14 @@ enum pb_err stripe_customer_search_user_id(struct stripe *s, const char *user_id
 /* Customers with exactly this email (case-sensitive, as Stripe matches), newest first. */
 enum pb_err stripe_customer_list_by_email(struct stripe *s, const char *email, size_t max,
     struct stripe_customer_list *out);
+/*
+ * One page of every live customer (GET /v1/customers: deleted ones are not listed),
+ * newest first: up to limit (1 to 100) customers after starting_after (a customer id;
+ * NULL or "" from the newest). out->has_more says whether to ask again with the last
+ * item's id. For walks over all customers (paybridgectl reconcile) that pace each call.
+ */
+enum pb_err stripe_customer_list_page(struct stripe *s, const char *starting_after,
+    size_t limit, struct stripe_customer_list *out);
 
 /* Payment intents. */
 struct stripe_payment_intent_params {

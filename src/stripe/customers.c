@@ -1,6 +1,6 @@
 /*
  * /v1/customers: create, retrieve, update (including the default payment method),
- * delete, search by metadata user_id, list by email.
+ * delete, search by metadata user_id, list by email, list every customer a page at a time.
  */
 #include "config.h"
 
@@ -146,13 +146,13 @@ stripe_customer_delete(struct stripe *s, const char *id, const char *idempotency
 }
 
 static enum pb_err
-list(struct stripe *s, const char *path, const struct stripe_form *q, size_t max, bool search,
-    struct stripe_customer_list *out)
+list(struct stripe *s, const char *path, const struct stripe_form *q, const char *start,
+    size_t max, bool search, struct stripe_customer_list *out)
 {
 	void *items;
 	enum pb_err err;
 
-	err = stripe_list(s, path, q, NULL, max, search, parse, sizeof(struct stripe_customer),
+	err = stripe_list(s, path, q, start, max, search, parse, sizeof(struct stripe_customer),
 	    &items, &out->n, &out->has_more);
 	out->items = items;
 	if (err != PB_OK)
@@ -198,7 +198,7 @@ stripe_customer_search_user_id(struct stripe *s, const char *user_id, size_t max
 	}
 	stripe_form_init(&f);
 	(void)stripe_form_add(&f, "query", buf_cstr(&query));
-	err = list(s, "/v1/customers/search", &f, max, true, out);
+	err = list(s, "/v1/customers/search", &f, NULL, max, true, out);
 	stripe_form_free(&f);
 	buf_free(&query);
 	return err;
@@ -216,7 +216,21 @@ stripe_customer_list_by_email(struct stripe *s, const char *email, size_t max,
 		return stripe_fail(s, PB_EINVAL, "empty email");
 	stripe_form_init(&f);
 	(void)stripe_form_add(&f, "email", email);
-	err = list(s, "/v1/customers", &f, max, false, out);
+	err = list(s, "/v1/customers", &f, NULL, max, false, out);
 	stripe_form_free(&f);
 	return err;
+}
+
+enum pb_err
+stripe_customer_list_page(struct stripe *s, const char *starting_after, size_t limit,
+    struct stripe_customer_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (limit == 0 || limit > STRIPE_LIST_DEFAULT)
+		return stripe_fail(s, PB_EINVAL, "a page is 1 to 100 customers");
+	/*
+	 * max = limit makes stripe_list stop after one full page (has_more is then Stripe's);
+	 * only a short page that still says has_more costs a second request.
+	 */
+	return list(s, "/v1/customers", NULL, starting_after, limit, false, out);
 }

@@ -6,92 +6,18 @@
 # MariaDB, as an old installation would hold them.
 #
 # Cases run in order and build on each other (675 users in the end); each prints ok or
-# FAILED, and the last line is a CUnit-style summary that script/test counts.
+# FAILED, and the last line is "N passed, N failed", which script/test counts
+# (tests/integration/harness.sh).
 set -uo pipefail
 
-die() {
-	echo "ctl-test.sh: $*" >&2
-	exit 1
-}
-
-for v in PB_BUILD PB_RUN PB_EMULATOR_URL PB_TEST_CTL PAYBRIDGE_DB_SOCKET PAYBRIDGE_DB_USER \
-	PAYBRIDGE_DB_NAME PAYBRIDGE_STRIPE_SECRET_KEY; do
-	[ -n "${!v:-}" ] || die "$v is not set: run me through tests/integration/run-ctl.sh"
-done
-for tool in mariadb curl jq script timeout; do
-	command -v "$tool" >/dev/null || die "$tool is not installed"
-done
-ctl_bin=$PB_BUILD/paybridgectl
-conf=$PB_RUN/paybridge.conf
-[ -x "$ctl_bin" ] || die "$ctl_bin is not built"
-out=$(mktemp -d "$PB_RUN/ctl.XXXXXX")
-export LC_ALL=C
+harness_name=ctl-test.sh
+# shellcheck source=tests/integration/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+# shellcheck disable=SC2119  # no arguments: only the variables every suite needs
+harness_init
 # Any PHC-shaped string: these users never log in.
 # shellcheck disable=SC2016  # the dollars are the hash's own
 hash='$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$bm90LWEtcmVhbC1oYXNoLWp1c3QtaXRzLXNoYXBl'
-
-ctl() {
-	timeout 60 "$ctl_bin" -c "$conf" "$@"
-}
-
-sql() {
-	MYSQL_PWD=${PAYBRIDGE_DB_PASSWORD:-} mariadb --no-defaults --protocol=socket \
-		--socket="$PAYBRIDGE_DB_SOCKET" -u "$PAYBRIDGE_DB_USER" --batch --skip-column-names \
-		"$PAYBRIDGE_DB_NAME" -e "$1"
-}
-
-emu() {
-	local method=$1 path=$2
-	shift 2
-	curl -fsS --max-time 10 -X "$method" -H 'Content-Type: application/json' "$@" \
-		"$PB_EMULATOR_URL/_emulator$path"
-}
-
-sql 'SELECT 1' >/dev/null || die "MariaDB does not answer on $PAYBRIDGE_DB_SOCKET"
-emu GET /health >/dev/null || die "the Stripe emulator does not answer at $PB_EMULATOR_URL"
-
-passed=0
-failed=0
-case_failed=0
-current=
-
-fail() {
-	echo "  FAIL [$current]: $*" >&2
-	case_failed=1
-}
-
-run_case() {
-	local t0 ms
-	current=$1
-	case_failed=0
-	echo "--- $current"
-	t0=$(date +%s%N)
-	"$current"
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	if [ "$case_failed" -eq 0 ]; then
-		passed=$((passed + 1))
-		echo "ok      $current ($ms ms)"
-	else
-		failed=$((failed + 1))
-		echo "FAILED  $current ($ms ms)"
-	fi
-}
-
-# expect_rc WANT GOT WHAT: one line when they differ, with the command's stderr.
-expect_rc() {
-	if [ "$2" -ne "$1" ]; then
-		fail "$3: exit $2, expected $1"
-		[ -s "$out/err" ] && sed 's/^/    /' "$out/err" | tail -n 20 >&2
-	fi
-}
-
-# expect_grep PATTERN FILE WHAT
-expect_grep() {
-	grep -Eq -- "$1" "$2" || {
-		fail "$3: no /$1/ in $(basename "$2"):"
-		sed 's/^/    /' "$2" | tail -n 20 >&2
-	}
-}
 
 # make_users PREFIX N: N live users without a customer, emails PREFIX.I@Example.test.
 make_users() {
@@ -375,7 +301,6 @@ test_rerun_after_faults() {
 	check_all 675
 }
 
-started=$(date +%s)
 run_case test_backfill_500
 run_case test_second_run_creates_none
 run_case test_resume_limit_interrupt_tty
@@ -384,8 +309,4 @@ run_case test_failing_stripe
 run_case test_jobs
 run_case test_usage
 run_case test_rerun_after_faults
-echo "ctl-test.sh: $(($(date +%s) - started)) s"
-printf 'Run Summary:    Type  Total    Ran Passed Failed Inactive\n'
-printf '              tests %6d %6d %6d %6d %8d\n' $((passed + failed)) $((passed + failed)) \
-	"$passed" "$failed" 0
-[ "$failed" -eq 0 ]
+harness_summary

@@ -8,92 +8,12 @@
 # the last line is "N passed, N failed", which script/test counts.
 set -uo pipefail
 
-die() {
-	echo "events-test.sh: $*" >&2
-	exit 1
-}
-
-for v in PB_BUILD PB_RUN PB_EMULATOR_URL PB_TEST_CTL PB_NGINX_PORT PAYBRIDGE_DB_SOCKET \
-	PAYBRIDGE_DB_USER PAYBRIDGE_DB_NAME PAYBRIDGE_STRIPE_SECRET_KEY; do
-	[ -n "${!v:-}" ] || die "$v is not set: run me through tests/integration/run-events.sh"
-done
-for tool in mariadb curl jq script timeout; do
-	command -v "$tool" >/dev/null || die "$tool is not installed"
-done
-ctl_bin=$PB_BUILD/paybridgectl
-conf=$PB_RUN/paybridge.conf
-out=$(mktemp -d "$PB_RUN/events.XXXXXX")
-export LC_ALL=C
+harness_name=events-test.sh
+# shellcheck source=tests/integration/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+harness_init PB_NGINX_PORT
 tag=$$
-
-ctl() {
-	timeout 60 "$ctl_bin" -c "$conf" "$@"
-}
-
-sql() {
-	MYSQL_PWD=${PAYBRIDGE_DB_PASSWORD:-} mariadb --no-defaults --protocol=socket \
-		--socket="$PAYBRIDGE_DB_SOCKET" -u "$PAYBRIDGE_DB_USER" --batch --skip-column-names \
-		"$PAYBRIDGE_DB_NAME" -e "$1"
-}
-
-emu() {
-	local method=$1 path=$2
-	shift 2
-	curl -fsS --max-time 10 -X "$method" -H 'Content-Type: application/json' "$@" \
-		"$PB_EMULATOR_URL/_emulator$path"
-}
-
-# stripe PATH FORM...: a POST to the emulator's Stripe API with the stack's key.
-stripe() {
-	local path=$1
-	shift
-	curl -fsS --max-time 10 -u "$PAYBRIDGE_STRIPE_SECRET_KEY:" "$@" "$PB_EMULATOR_URL$path"
-}
-
-sql 'SELECT 1' >/dev/null || die "MariaDB does not answer on $PAYBRIDGE_DB_SOCKET"
-emu GET /health >/dev/null || die "the Stripe emulator does not answer at $PB_EMULATOR_URL"
 emu POST /delivery -d '{"mode":"hold"}' >/dev/null || die "cannot hold the deliveries"
-
-passed=0
-failed=0
-case_failed=0
-current=
-
-fail() {
-	echo "  FAIL [$current]: $*" >&2
-	case_failed=1
-}
-
-run_case() {
-	local t0 ms
-	current=$1
-	case_failed=0
-	echo "--- $current"
-	t0=$(date +%s%N)
-	"$current"
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	if [ "$case_failed" -eq 0 ]; then
-		passed=$((passed + 1))
-		echo "ok      $current ($ms ms)"
-	else
-		failed=$((failed + 1))
-		echo "FAILED  $current ($ms ms)"
-	fi
-}
-
-expect_rc() {
-	if [ "$2" -ne "$1" ]; then
-		fail "$3: exit $2, expected $1"
-		[ -s "$out/err" ] && sed 's/^/    /' "$out/err" | tail -n 20 >&2
-	fi
-}
-
-expect_grep() {
-	grep -Eq -- "$1" "$2" || {
-		fail "$3: no /$1/ in $(basename "$2"):"
-		sed 's/^/    /' "$2" | tail -n 20 >&2
-	}
-}
 
 # Events the emulator holds in all, and the newest one's id.
 emu_events() {
@@ -354,7 +274,6 @@ test_periodic_sync() {
 	"$PB_TEST_CTL" paybridge-start || die "cannot start paybridge"
 }
 
-started=$(date +%s)
 run_case test_sync_picks_up_dropped
 run_case test_second_sync_changes_nothing
 run_case test_cursor_survives_restart
@@ -363,6 +282,4 @@ run_case test_failed_event_listed
 run_case test_lease
 run_case test_usage
 run_case test_periodic_sync
-echo "events-test.sh: $(($(date +%s) - started)) s"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_summary

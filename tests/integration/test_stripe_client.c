@@ -956,6 +956,52 @@ test_pagination(void)
 	stripe_event_list_free(&el);
 }
 
+/* Every live customer a page at a time: the walk of paybridgectl reconcile. */
+static void
+test_customer_list_page(void)
+{
+	struct stripe_customer_list l;
+	struct json_object *rec;
+	char last[64], gone[64], q[256];
+
+	fresh();
+	(void)snprintf(gone, sizeof(gone), "%s", new_customer("page@example.com", "7"));
+	for (int i = 0; i < MANY; i++)
+		(void)new_customer(i % 2 == 0 ? "page@example.com" : "other@example.com", "8");
+	CU_ASSERT_EQUAL_FATAL(stripe_customer_delete(client, gone, NULL, NULL), PB_OK);
+	ctl_ok(&plain, "DELETE", "/requests", NULL);
+	CU_ASSERT_EQUAL_FATAL(stripe_customer_list_page(client, NULL, 100, &l), PB_OK);
+	CU_ASSERT_EQUAL_FATAL(l.n, 100);
+	CU_ASSERT_TRUE(l.has_more);
+	(void)snprintf(last, sizeof(last), "%s", l.items[99].id);
+	stripe_customer_list_free(&l);
+	/* The rest; the deleted customer is not listed. */
+	CU_ASSERT_EQUAL_FATAL(stripe_customer_list_page(client, last, 100, &l), PB_OK);
+	CU_ASSERT_EQUAL(l.n, MANY - 100);
+	CU_ASSERT_FALSE(l.has_more);
+	for (size_t i = 0; i < l.n; i++)
+		CU_ASSERT_TRUE(strcmp(l.items[i].id, gone) != 0 && !l.items[i].deleted);
+	stripe_customer_list_free(&l);
+	CU_ASSERT_EQUAL_FATAL(stripe_customer_list_page(client, "", 2, &l), PB_OK);
+	CU_ASSERT_EQUAL(l.n, 2);
+	CU_ASSERT_TRUE(l.has_more);
+	stripe_customer_list_free(&l);
+	rec = recorded(&plain);
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(rec), 3);
+	expect_request(rec, 0, "GET", "/v1/customers", "limit=100", "", NULL);
+	(void)snprintf(q, sizeof(q), "limit=100&starting_after=%s", last);
+	expect_request(rec, 1, "GET", "/v1/customers", q, "", NULL);
+	expect_request(rec, 2, "GET", "/v1/customers", "limit=2", "", NULL);
+	json_object_put(rec);
+	/* A page is 1 to 100: refused before anything is sent. */
+	CU_ASSERT_EQUAL(stripe_customer_list_page(client, NULL, 0, &l), PB_EINVAL);
+	CU_ASSERT_EQUAL(stripe_customer_list_page(client, NULL, 101, &l), PB_EINVAL);
+	CU_ASSERT_EQUAL(l.n, 0);
+	rec = recorded(&plain);
+	CU_ASSERT_EQUAL(json_object_array_length(rec), 3);
+	json_object_put(rec);
+}
+
 /* ---- retries, deadlines, lost answers ----------------------------------------------- */
 
 static void
@@ -1307,6 +1353,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_portal_session),
 	UNIT_TEST(test_subscription_retrieve),
 	UNIT_TEST(test_pagination),
+	UNIT_TEST(test_customer_list_page),
 	UNIT_TEST(test_retry_500_then_success),
 	UNIT_TEST(test_lost_answer_then_retry),
 	UNIT_TEST(test_random_key_reused_by_retries),
