@@ -203,29 +203,14 @@ progress(struct run *r, bool force)
 static void
 report_failure(struct run *r, uint64_t user_id, enum pb_err err)
 {
-	const struct stripe_error *e = stripe_last_error(r->app.stripe);
 	struct buf b;
 	enum pb_err berr;
 
 	clear_bar(r);
 	buf_init(&b, 1024);
 	berr = buf_appendf(&b, "user %" PRIu64 ": %s", user_id, pb_strerror(err));
-	if (berr == PB_OK && (err == PB_ESTRIPE || err == PB_ETIMEOUT) && e != NULL &&
-	    e->err != PB_OK) {
-		if (e->status != 0)
-			berr = buf_appendf(&b, " (Stripe answered %d%s%s", e->status,
-			    e->code[0] != '\0' || e->type[0] != '\0' ? " " : "",
-			    e->code[0] != '\0' ? e->code : e->type);
-		else
-			berr = buf_appends(&b, " (no answer");
-		if (berr == PB_OK && e->message[0] != '\0') {
-			berr = buf_appends(&b, ": ");
-			if (berr == PB_OK)
-				berr = ctl_append_shown(&b, e->message, SHOWN_MAX);
-		}
-		if (berr == PB_OK)
-			berr = buf_appendc(&b, ')');
-	}
+	if (berr == PB_OK)
+		berr = ctl_append_stripe_answer(&b, r->app.stripe, err, SHOWN_MAX);
 	if (berr == PB_OK)
 		ctl_errx(r->ctl, "%s", buf_cstr(&b));
 	else

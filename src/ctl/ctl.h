@@ -17,6 +17,7 @@
 #include "util/err.h"
 
 struct db;
+struct stripe;
 
 enum {
 	CTL_EX_OK = 0,
@@ -59,6 +60,14 @@ int ctl_usage(const struct ctl *ctl);
  * cursor or forge lines.
  */
 enum pb_err ctl_append_shown(struct buf *b, const char *s, size_t max);
+
+/*
+ * After a call that failed with err, appends what Stripe answered when it was Stripe
+ * (PB_ESTRIPE, PB_ETIMEOUT): " (Stripe answered 402 card_declined: message)", or
+ * " (no answer)"; nothing otherwise. The message is shown at most max bytes.
+ */
+enum pb_err ctl_append_stripe_answer(struct buf *b, const struct stripe *s, enum pb_err err,
+    size_t max);
 
 /* The commands. */
 int ctl_migrate(struct ctl *ctl, int argc, char **argv);

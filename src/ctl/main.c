@@ -14,6 +14,7 @@
 
 #include "ctl/ctl.h"
 #include "repo/db.h"
+#include "stripe/client.h"
 #include "util/log.h"
 
 static const struct ctl_command commands[] = {
@@ -145,6 +146,29 @@ main(int argc, char *argv[])
 	if (fflush(stdout) != 0 && status == CTL_EX_OK)
 		status = CTL_EX_FAIL;
 	return status;
+}
+
+enum pb_err
+ctl_append_stripe_answer(struct buf *b, const struct stripe *s, enum pb_err err, size_t max)
+{
+	const struct stripe_error *e = s != NULL ? stripe_last_error(s) : NULL;
+	enum pb_err berr;
+
+	if ((err != PB_ESTRIPE && err != PB_ETIMEOUT) || e == NULL || e->err == PB_OK)
+		return PB_OK;
+	if (e->status == 0)
+		return buf_appends(b, " (no answer)");
+	berr = buf_appendf(b, " (Stripe answered %d%s%s", e->status,
+	    e->code[0] != '\0' || e->type[0] != '\0' ? " " : "",
+	    e->code[0] != '\0' ? e->code : e->type);
+	if (berr == PB_OK && e->message[0] != '\0') {
+		berr = buf_appends(b, ": ");
+		if (berr == PB_OK)
+			berr = ctl_append_shown(b, e->message, max);
+	}
+	if (berr == PB_OK)
+		berr = buf_appendc(b, ')');
+	return berr;
 }
 
 enum pb_err

@@ -307,7 +307,6 @@ json_row(struct view *v, const struct reconcile_finding *f)
 static void
 report_failure(struct view *v, const struct reconcile_finding *f)
 {
-	const struct stripe_error *e = stripe_last_error(v->app->stripe);
 	bool deletion = f->kind == RECONCILE_ORPHAN || f->kind == RECONCILE_DUPLICATE;
 	struct buf b;
 	enum pb_err err;
@@ -327,22 +326,8 @@ report_failure(struct view *v, const struct reconcile_finding *f)
 		    f->fix_note != NULL ? f->fix_note : pb_strerror(f->fix_err));
 	if (err == PB_OK && f->fix_note != NULL && f->fix_err != PB_OK)
 		err = buf_appendf(&b, ": %s", pb_strerror(f->fix_err));
-	if (err == PB_OK && (f->fix_err == PB_ESTRIPE || f->fix_err == PB_ETIMEOUT) &&
-	    e != NULL && e->err != PB_OK) {
-		if (e->status != 0)
-			err = buf_appendf(&b, " (Stripe answered %d%s%s", e->status,
-			    e->code[0] != '\0' || e->type[0] != '\0' ? " " : "",
-			    e->code[0] != '\0' ? e->code : e->type);
-		else
-			err = buf_appends(&b, " (no answer");
-		if (err == PB_OK && e->message[0] != '\0') {
-			err = buf_appends(&b, ": ");
-			if (err == PB_OK)
-				err = ctl_append_shown(&b, e->message, SHOWN_MAX);
-		}
-		if (err == PB_OK)
-			err = buf_appendc(&b, ')');
-	}
+	if (err == PB_OK)
+		err = ctl_append_stripe_answer(&b, v->app->stripe, f->fix_err, SHOWN_MAX);
 	if (err == PB_OK && f->fix_err != PB_OK && !deletion)
 		err = buf_appends(&b, "; its job retries on its own, or run it again");
 	ctl_errx(v->ctl, "%s", err == PB_OK ? buf_cstr(&b) : "a repair failed");
@@ -444,14 +429,11 @@ summary(struct view *v, const struct reconcile_stats *st, enum pb_err walked)
 	fprintf(stderr, "%s\n", err == PB_OK ? buf_cstr(&b) : "reconcile: done");
 	buf_free(&b);
 	if (walked != PB_OK) {
-		const struct stripe_error *e = stripe_last_error(v->app->stripe);
-
 		buf_init(&b, 2048);
 		err = buf_appendf(&b, "%s failed: %s", st->failed_step != NULL ?
 		    st->failed_step : "the walk", pb_strerror(walked));
-		if (err == PB_OK && (walked == PB_ESTRIPE || walked == PB_ETIMEOUT) &&
-		    e != NULL && e->err != PB_OK && e->status != 0)
-			err = buf_appendf(&b, " (Stripe answered %d)", e->status);
+		if (err == PB_OK)
+			err = ctl_append_stripe_answer(&b, v->app->stripe, walked, SHOWN_MAX);
 		if (err == PB_OK)
 			err = buf_appends(&b, "; nothing after it was looked at");
 		ctl_errx(v->ctl, "%s", err == PB_OK ? buf_cstr(&b) : "the walk failed");

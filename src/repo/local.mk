@@ -11,7 +11,6 @@ src_libpaybridge_a_SOURCES += src/repo/jobs.c src/repo/jobs.h
 # Accounts: users and the login throttle.
 src_libpaybridge_a_SOURCES += \
 	src/repo/users.c src/repo/users.h \
-	src/repo/users_list.c src/repo/users_list.h \
 	src/repo/throttle.c src/repo/throttle.h
 
 # Stripe events and the rows they change.

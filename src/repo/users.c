@@ -39,15 +39,19 @@ static const char sql_get_by_customer[] =
 static const char sql_lock_by_customer[] =
     "SELECT " USER_COLUMNS " FROM users WHERE stripe_customer_id = ? FOR UPDATE";
 /* A NULL parameter leaves its column as it is; a new email is no longer verified. */
-static const char sql_set_profile[] =
-    "UPDATE users SET is_email_verified = IF(? IS NULL OR email = ?, is_email_verified, "
-    "FALSE), name = COALESCE(?, name), email = COALESCE(?, email), "
+/*
+ * Sets name and email, each unless its parameter is NULL (parameters: email, email, name,
+ * email, email), the verification first since it compares with the old email.
+ */
+#define SET_PROFILE \
+    "UPDATE users SET is_email_verified = IF(? IS NULL OR email = ?, is_email_verified, " \
+    "FALSE), name = COALESCE(?, name), email = COALESCE(?, email), " \
     "email_normalized = COALESCE(" NORMALIZED ", email_normalized), "
+#define SET_PROFILE_ARGS(name, email) \
+    DB_STR(email), DB_STR(email), DB_STR(name), DB_STR(email), DB_STR(email)
+static const char sql_set_profile[] = SET_PROFILE
     "profile_version = profile_version + 1 WHERE id = ? AND deleted_at IS NULL";
-static const char sql_apply_stripe[] =
-    "UPDATE users SET is_email_verified = IF(? IS NULL OR email = ?, is_email_verified, "
-    "FALSE), name = COALESCE(?, name), email = COALESCE(?, email), "
-    "email_normalized = COALESCE(" NORMALIZED ", email_normalized), "
+static const char sql_apply_stripe[] = SET_PROFILE
     "last_pushed_name = COALESCE(?, name), last_pushed_email = COALESCE(?, email), "
     "last_pushed_at = NOW(6), "
     "stripe_customer_event_created = GREATEST(stripe_customer_event_created, ?) "
@@ -86,6 +90,8 @@ static const char sql_set_password[] =
 static const char sql_without_customer[] =
     "SELECT id FROM users WHERE id > ? AND stripe_customer_id IS NULL AND deleted_at IS NULL "
     "ORDER BY id LIMIT ?";
+static const char sql_count_live[] =
+    "SELECT COUNT(*) FROM users WHERE deleted_at IS NULL";
 static const char sql_count_without_customer[] =
     "SELECT COUNT(*) FROM users WHERE stripe_customer_id IS NULL AND deleted_at IS NULL";
 
@@ -235,21 +241,33 @@ repo_users_without_customer(struct db *db, struct arena *a, uint64_t after, size
 	return PB_OK;
 }
 
-enum pb_err
-repo_users_count_without_customer(struct db *db, uint64_t *n)
+/* One number: a small private arena keeps the callers' signatures free of one. */
+static enum pb_err
+count(struct db *db, const char *sql, uint64_t *n)
 {
 	struct arena a;
 	struct db_result r;
 	enum pb_err err;
 
 	*n = 0;
-	/* One number: a small private arena keeps the signature free of one. */
 	arena_init(&a, (size_t)64 * 1024);
-	err = db_query_one(db, &a, sql_count_without_customer, DB_NOARGS, &r);
+	err = db_query_one(db, &a, sql, DB_NOARGS, &r);
 	if (err == PB_OK)
 		*n = (uint64_t)db_int(&r, 0, 0);
 	arena_cleanup(&a);
 	return err;
+}
+
+enum pb_err
+repo_users_count_without_customer(struct db *db, uint64_t *n)
+{
+	return count(db, sql_count_without_customer, n);
+}
+
+enum pb_err
+repo_users_count_live(struct db *db, uint64_t *n)
+{
+	return count(db, sql_count_live, n);
 }
 
 enum pb_err
@@ -275,17 +293,16 @@ repo_users_lock_by_customer(struct db *db, struct arena *a, const char *customer
 enum pb_err
 repo_users_set_profile(struct db *db, uint64_t id, const char *name, const char *email)
 {
-	return update_one(db, sql_set_profile, DB_ARGS(DB_STR(email), DB_STR(email),
-	    DB_STR(name), DB_STR(email), DB_STR(email), DB_UINT(id)));
+	return update_one(db, sql_set_profile, DB_ARGS(SET_PROFILE_ARGS(name, email),
+	    DB_UINT(id)));
 }
 
 enum pb_err
 repo_users_apply_stripe_profile(struct db *db, uint64_t id, const char *name,
     const char *email, int64_t event_created)
 {
-	return update_one(db, sql_apply_stripe, DB_ARGS(DB_STR(email), DB_STR(email),
-	    DB_STR(name), DB_STR(email), DB_STR(email), DB_STR(name), DB_STR(email),
-	    DB_INT(event_created), DB_UINT(id)));
+	return update_one(db, sql_apply_stripe, DB_ARGS(SET_PROFILE_ARGS(name, email),
+	    DB_STR(name), DB_STR(email), DB_INT(event_created), DB_UINT(id)));
 }
 
 enum pb_err

@@ -124,6 +124,9 @@ enum pb_err repo_users_set_password(struct db *db, uint64_t id, const char *hash
 enum pb_err repo_users_list(struct db *db, struct arena *a, uint64_t after, size_t max,
     struct user **users, size_t *n);
 
+/* Counts live users (reconcile's progress). */
+enum pb_err repo_users_count_live(struct db *db, uint64_t *n);
+
 /* Replaces the password hash (rehash on login with new parameters). */
 enum pb_err repo_users_set_password_hash(struct db *db, uint64_t id, const char *hash);
 

@@ -96,7 +96,7 @@ lease_us(const struct app *app)
 
 /* How an update is queued: at once for this process to run, or after the window. */
 enum push_when {
-	PUSH_INLINE,	/* claimed by this process unless one is pending already */
+	PUSH_INLINE,	/* claimed by this process, a pending job included, unless one runs */
 	PUSH_WINDOWED,	/* inline unless the customer was written within the window */
 	PUSH_LATER,	/* pending and due now, for the jobs worker */
 };
@@ -116,23 +116,32 @@ enqueue_update(struct app *app, struct db *db, struct arena *a, const struct use
 	bool running;
 	enum pb_err err;
 
+	uint32_t max = (uint32_t)app->conf->jobs_max_attempts;
+	bool claim, recent;
+
 	*claimed = 0;
 	err = repo_jobs_open_for(db, a, u->id, PROFILE_JOB_UPDATE, &pending, &running);
 	if (err != PB_OK)
 		return err;
-	/* It sends the values current when it runs: ours included. */
-	if (pending != 0)
+	/* A pending job sends the values current when it runs, ours included. */
+	if (pending != 0 && when != PUSH_INLINE)
 		return PB_OK;
+	if (pending != 0) {
+		err = repo_jobs_claim(db, pending, outbox_owner(), lease_us(app), &claim);
+		*claimed = err == PB_OK && claim ? pending : 0;
+		return err;
+	}
+	/* A running job may have read older values: a new one follows it. */
+	recent = u->last_pushed_at != 0 && time_real_us() - u->last_pushed_at < window_us;
+	claim = !running && (when == PUSH_INLINE || (when == PUSH_WINDOWED && !recent));
 	update_job_key(u->id, version, key);
-	if (when == PUSH_WINDOWED && (running ||
-	    (u->last_pushed_at != 0 && time_real_us() - u->last_pushed_at < window_us)))
-		err = repo_jobs_insert_after(db, PROFILE_JOB_UPDATE, u->id, key, NULL,
-		    (uint32_t)app->conf->jobs_max_attempts, window_us, &id);
-	else if (when == PUSH_LATER || running)
-		err = repo_jobs_insert_after(db, PROFILE_JOB_UPDATE, u->id, key, NULL,
-		    (uint32_t)app->conf->jobs_max_attempts, 0, &id);
-	else if ((err = repo_jobs_insert(db, PROFILE_JOB_UPDATE, u->id, key, NULL,
-	    (uint32_t)app->conf->jobs_max_attempts, outbox_owner(), lease_us(app), &id)) == PB_OK)
+	if (claim)
+		err = repo_jobs_insert(db, PROFILE_JOB_UPDATE, u->id, key, NULL, max,
+		    outbox_owner(), lease_us(app), &id);
+	else
+		err = repo_jobs_insert_after(db, PROFILE_JOB_UPDATE, u->id, key, NULL, max,
+		    when == PUSH_WINDOWED ? window_us : 0, &id);
+	if (err == PB_OK && claim)
 		*claimed = id;
 	/* The same version queued already (a retried transaction): it is there. */
 	return err == PB_ECONFLICT ? PB_OK : err;
@@ -186,6 +195,15 @@ run_inline(struct app *app, struct arena *a, uint64_t job_id)
 	    PROFILE_SYNCED : PROFILE_PENDING;
 }
 
+/* Locks user id's row for the transaction; PB_ENOTFOUND when absent or closed. */
+static enum pb_err
+lock_live(struct db *db, struct arena *a, uint64_t id, struct user *u)
+{
+	enum pb_err err = repo_users_lock(db, a, id, u);
+
+	return err == PB_OK && u->deleted ? PB_ENOTFOUND : err;
+}
+
 /* ---- changing the profile ---- */
 
 struct update_tx {
@@ -208,11 +226,9 @@ update_tx(struct db *db, void *arg)
 
 	t->changed = t->has_customer = false;
 	t->claimed = 0;
-	err = repo_users_lock(db, t->a, t->id, &u);
+	err = lock_live(db, t->a, t->id, &u);
 	if (err != PB_OK)
 		return err;
-	if (u.deleted)
-		return PB_ENOTFOUND;
 	/* Only what differs is written: an unchanged profile sends nothing to Stripe. */
 	name = t->name != NULL && !same(t->name, u.name) ? t->name : NULL;
 	email = t->email != NULL && !same(t->email, u.email) ? t->email : NULL;
@@ -315,11 +331,9 @@ close_tx(struct db *db, void *arg)
 
 	t->had_customer = false;
 	t->claimed = 0;
-	err = repo_users_lock(db, t->a, t->id, &u);
+	err = lock_live(db, t->a, t->id, &u);
 	if (err != PB_OK)
 		return err;
-	if (u.deleted)
-		return PB_ENOTFOUND;
 	err = repo_users_close(db, t->id);
 	if (err != PB_OK || u.stripe_customer_id == NULL)
 		return err;
@@ -367,10 +381,10 @@ push_tx(struct db *db, void *arg)
 	enum pb_err err;
 
 	t->claimed = 0;
-	err = repo_users_lock(db, t->a, t->id, &u);
+	err = lock_live(db, t->a, t->id, &u);
 	if (err != PB_OK)
 		return err;
-	if (u.deleted || u.stripe_customer_id == NULL)
+	if (u.stripe_customer_id == NULL)
 		return PB_ENOTFOUND;
 	/* A new version: a new Idempotency-Key, so Stripe applies it even if sent before. */
 	err = repo_users_set_profile(db, t->id, NULL, NULL);
@@ -388,31 +402,15 @@ profile_push_now(struct app *app, uint64_t user_id, int64_t budget_ms)
 	struct push_tx t = { .app = app, .id = user_id, .when = PUSH_INLINE,
 	    .forget_pushed = true };
 	struct arena a;
-	uint64_t pending;
-	bool running;
 	enum pb_err err;
 
 	arena_init(&a, (size_t)64 * 1024);
 	t.a = &a;
 	err = db_tx(app->db, push_tx, &t);
-	if (err == PB_OK && t.claimed != 0) {
-		err = outbox_run_claimed(app, &a, t.claimed, budget_ms);
-	} else if (err == PB_OK) {
-		/* Another job holds the push: it runs with the current values. */
-		err = repo_jobs_open_for(app->db, &a, user_id, PROFILE_JOB_UPDATE, &pending,
-		    &running);
-		if (err == PB_OK && pending != 0) {
-			bool claimed = false;
-
-			err = repo_jobs_claim(app->db, pending, outbox_owner(),
-			    budget_ms * 1000 + INLINE_LEASE_MARGIN_US, &claimed);
-			if (err == PB_OK)
-				err = claimed ? outbox_run_claimed(app, &a, pending, budget_ms) :
-				    PB_ETIMEOUT;
-		} else if (err == PB_OK) {
-			err = PB_ETIMEOUT;	/* one is running: not known to be done yet */
-		}
-	}
+	/* Not claimed: another process's push is running, and not known to be done yet. */
+	if (err == PB_OK)
+		err = t.claimed != 0 ? outbox_run_claimed(app, &a, t.claimed, budget_ms) :
+		    PB_ETIMEOUT;
 	arena_cleanup(&a);
 	return err;
 }

@@ -18,7 +18,6 @@
 #include <json-c/json.h>
 
 #include "repo/users.h"
-#include "repo/users_list.h"
 #include "services/app.h"
 #include "services/customers.h"
 #include "services/profile.h"
@@ -119,6 +118,19 @@ outcome(struct reconcile_finding *f, enum reconcile_fix fix, enum pb_err err,
 	f->fix_note = note;
 }
 
+/* The outcome of a repair call: done (done_note), nothing left to do (gone_note), or failed. */
+static void
+settle(struct reconcile_finding *f, enum pb_err err, const char *done_note,
+    const char *gone_note)
+{
+	if (err == PB_OK)
+		outcome(f, RECONCILE_FIX_DONE, PB_OK, done_note);
+	else if (err == PB_ENOTFOUND)
+		outcome(f, RECONCILE_FIX_DONE, PB_OK, gone_note);
+	else
+		outcome(f, RECONCILE_FIX_FAILED, err, NULL);
+}
+
 /* A dangling customer for certain? Retrieves it: one created since the listing is live. */
 static bool
 confirm_dangling(struct walk *w, struct reconcile_finding *f)
@@ -152,25 +164,15 @@ give_customer(struct walk *w, struct reconcile_finding *f)
 
 	if (f->adopt != NULL) {
 		err = customers_link(w->app, f->user_id, f->adopt, &linked);
-		if (err == PB_OK)
-			outcome(f, RECONCILE_FIX_DONE, PB_OK, linked ? "adopted the customer "
-			    "naming the user" : "the user has a customer now");
-		else if (err == PB_ENOTFOUND)
-			outcome(f, RECONCILE_FIX_DONE, PB_OK, "the user is gone");
-		else
-			outcome(f, RECONCILE_FIX_FAILED, err, NULL);
+		settle(f, err, linked ? "adopted the customer naming the user" :
+		    "the user has a customer now", "the user is gone");
 		return;
 	}
 	if (!turn(w))
 		return;
 	err = customers_get_or_create(w->app, f->user_id, CUSTOMER_SOURCE_BACKFILL,
 	    w->o->budget_ms, id, sizeof(id));
-	if (err == PB_OK)
-		outcome(f, RECONCILE_FIX_DONE, PB_OK, "created the customer");
-	else if (err == PB_ENOTFOUND)
-		outcome(f, RECONCILE_FIX_DONE, PB_OK, "the user is gone");
-	else
-		outcome(f, RECONCILE_FIX_FAILED, err, NULL);
+	settle(f, err, "created the customer", "the user is gone");
 }
 
 static void
@@ -275,12 +277,7 @@ delete_customer(struct walk *w, struct reconcile_finding *f)
 	stripe_set_deadline(w->app->stripe, app_deadline(w->app, w->o->budget_ms));
 	err = stripe_customer_delete(w->app->stripe, f->customer, key, NULL);
 	stripe_set_deadline(w->app->stripe, w->app->deadline_us);
-	if (err == PB_OK)
-		outcome(f, RECONCILE_FIX_DONE, PB_OK, "deleted in Stripe");
-	else if (err == PB_ENOTFOUND)
-		outcome(f, RECONCILE_FIX_DONE, PB_OK, "already deleted in Stripe");
-	else
-		outcome(f, RECONCILE_FIX_FAILED, err, NULL);
+	settle(f, err, "deleted in Stripe", "already deleted in Stripe");
 }
 
 static void

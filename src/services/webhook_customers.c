@@ -55,25 +55,20 @@ same(const char *a, const char *b)
 
 /*
  * A value of the customer's, trimmed into the arena, that our rule check accepts; NULL
- * when absent, null or refused (*refused then says which).
+ * when absent, null or refused.
  */
 static const char *
 take(struct arena *a, struct json_object *o, const char *key,
-    const char *(*check)(const char *, size_t), bool *refused)
+    const char *(*check)(const char *, size_t))
 {
 	const char *v = json_get_str(o, key);
 	size_t len;
 
-	*refused = false;
 	if (v == NULL)
 		return NULL;
 	len = strlen(v);
 	accounts_trim(&v, &len);
-	if (check(v, len) != NULL) {
-		*refused = true;
-		return NULL;
-	}
-	return arena_strndup(a, v, len);
+	return check(v, len) == NULL ? arena_strndup(a, v, len) : NULL;
 }
 
 static void
@@ -90,20 +85,20 @@ customer_updated(struct db *db, struct arena *a, const struct wh_event *e, const
     bool *changed)
 {
 	const char *name, *email;
-	bool bad_name, bad_email;
 	struct user other;
 	enum pb_err err;
 
-	name = take(a, e->object, "name", accounts_check_name, &bad_name);
-	email = take(a, e->object, "email", accounts_check_email, &bad_email);
+	name = take(a, e->object, "name", accounts_check_name);
+	email = take(a, e->object, "email", accounts_check_email);
 	if (caused_by_us(e) ||
 	    (same(name, u->last_pushed_name) && same(email, u->last_pushed_email))) {
 		metrics_add(METRIC_PROFILE_ECHOES, 1);
 		return repo_users_saw_customer_event(db, u->id, e->created);
 	}
-	if (bad_name)
-		drift(e, u->id, "the name is not one we accept");
-	if (bad_email || (email == NULL && json_get_str(e->object, "email") == NULL))
+	/* Ours are kept: a user always has a valid name and email. */
+	if (name == NULL)
+		drift(e, u->id, "the name is missing or not one we accept");
+	if (email == NULL)
 		drift(e, u->id, "the email is missing or not an address");
 	if (same(name, u->name))
 		name = NULL;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -323,6 +324,32 @@ itest_sql(const char *sql, char *out, size_t outlen)
 	rc = pclose(p);
 	unlink(path);
 	return rc;
+}
+
+const char *
+itest_sqlf(char *out, size_t outlen, const char *fmt, ...)
+{
+	char q[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	CU_ASSERT_EQUAL(itest_sql(q, out, outlen), 0);
+	return out;
+}
+
+long long
+itest_sql_num(const char *fmt, ...)
+{
+	char q[4096], out[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	CU_ASSERT_EQUAL(itest_sql(q, out, sizeof(out)), 0);
+	return out[0] == '\0' || strcmp(out, "NULL") == 0 ? -1 : strtoll(out, NULL, 10);
 }
 
 bool

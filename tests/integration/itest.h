@@ -81,6 +81,16 @@ long long itest_now_ms(void);
  */
 int itest_sql(const char *sql, char *out, size_t outlen);
 
+/*
+ * itest_sql with a printf-style query, failing the current test when the client fails.
+ * Returns out.
+ */
+const char *itest_sqlf(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The first cell of a printf-style query as a number; -1 when none or NULL. */
+long long itest_sql_num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Sends a JSON request to the Stripe emulator's control API (PB_EMULATOR_URL + path). */
 bool itest_emulator(const char *method, const char *path, const char *json,
     struct itest_response *out);

@@ -307,7 +307,7 @@ test_failing_list() {
 	emu DELETE /requests >/dev/null
 	reconcile --fix --json
 	expect_rc 1 "$rc" "--fix with Stripe failing"
-	expect_grep '^paybridgectl: reconcile: listing Stripe customers failed: .* \(Stripe answered 500\); nothing after it was looked at$' \
+	expect_grep '^paybridgectl: reconcile: listing Stripe customers failed: .* \(Stripe answered 500 api_error: An unknown error occurred\); nothing after it was looked at$' \
 		"$out/err" "message"
 	jq -e '.complete == false and .findings == [] and (.error | startswith("listing Stripe customers failed"))' \
 		"$out/out" >/dev/null || fail "JSON on failure: $(cat "$out/out")"

@@ -7,37 +7,9 @@
 # The stack starts with the periodic sync off (events_sync_interval = 0 through
 # PB_CONF_EXTRA) so that the paybridgectl cases count exactly what they applied; the
 # periodic case restarts paybridge with PAYBRIDGE_EVENTS_SYNC_INTERVAL=1. Exits with the
-# test's status; the stack's state and logs stay in a temporary directory on failure.
+# test's status.
+# The stack and its teardown are tests/integration/run.sh's.
 set -euo pipefail
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-build=$(cd "${1:-.}" && pwd -P)
-for bin in paybridge paybridgectl; do
-	if [ ! -x "$build/$bin" ]; then
-		echo "run-events.sh: $build/$bin is not built" >&2
-		exit 1
-	fi
-done
-# Short: MariaDB's socket path must fit in 107 bytes.
-run=$(mktemp -d /tmp/pbev.XXXXXX)
-# The web servers drop to www-data, which must reach the FastCGI socket in here.
-chmod 0755 "$run"
-status=1
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-	"$top/tests/integration/stack.sh" down "$run" || true
-	if [ "$status" -ne 0 ]; then
-		echo "run-events.sh: logs kept in $run" >&2
-		tail -n 40 "$run/paybridge.log" >&2 2>/dev/null || true
-	else
-		rm -rf "$run"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 export PB_CONF_EXTRA='events_sync_interval = 0'
-"$top/tests/integration/stack.sh" up "$build" "$run"
-# shellcheck disable=SC1091
-. "$run/env"
-status=0
-bash "$top/tests/integration/events-test.sh" || status=$?
-exit "$status"
+exec "$here/run.sh" "${1:-.}" tests/integration/events-test.sh

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs one integration test program against a fresh stack and tears the stack down:
 #   tests/integration/run.sh BUILDDIR PROGRAM [TEST...]
-# PROGRAM is a path relative to BUILDDIR (tests/integration/test_server). The stack's
-# state and logs stay in a temporary directory, printed on failure.
+# PROGRAM is a path relative to BUILDDIR (tests/integration/test_server), or a shell
+# suite (a *.sh path relative to the source tree, tests/integration/ctl-test.sh), run
+# with bash and the stack's environment. The stack's state and logs stay in a temporary
+# directory, printed on failure.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 build=$(cd "${1:?BUILDDIR}" && pwd -P)
@@ -12,6 +14,7 @@ run=$(mktemp -d /tmp/pbit.XXXXXX)
 # The web servers drop to www-data, which must reach the FastCGI socket in here.
 chmod 0755 "$run"
 status=1
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	"$top/tests/integration/stack.sh" down "$run" || true
 	if [ "$status" -ne 0 ]; then
@@ -22,9 +25,13 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 "$top/tests/integration/stack.sh" up "$build" "$run"
 # shellcheck disable=SC1091
 . "$run/env"
 status=0
-"$build/$program" "$@" || status=$?
+case $program in
+*.sh) bash "$top/$program" "$@" || status=$? ;;
+*) "$build/$program" "$@" || status=$? ;;
+esac
 exit "$status"

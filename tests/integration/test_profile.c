@@ -10,7 +10,6 @@
 #include "config.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,9 @@
 #define MAX_URLS 4
 #define WAIT_MS 20000
 #define PASSWORD "correct horse battery"
+/* Everything a refused change must leave as it was. */
+#define ROW_STATE "SELECT CONCAT_WS('|', name, email, role, is_email_verified, " \
+	"COALESCE(stripe_customer_id, ''), profile_version) FROM users WHERE id = %lld"
 
 static const char *urls[MAX_URLS];
 static size_t nurls;
@@ -98,34 +100,6 @@ signup(const char *base, const char *tag, struct user *u)
 	CU_ASSERT_FATAL(u->id > 0 && u->customer[0] != '\0');
 }
 
-/* The first column of the first row of a query (printf-style), "" when none. */
-static const char *
-sql_str(char *out, size_t len, const char *fmt, ...)
-{
-	char q[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	CU_ASSERT_EQUAL(itest_sql(q, out, len), 0);
-	return out;
-}
-
-static long long
-sql_num(const char *fmt, ...)
-{
-	char q[2048], out[64] = "";
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	CU_ASSERT_EQUAL(itest_sql(q, out, sizeof(out)), 0);
-	return atoll(out);
-}
-
 /* A call to the emulator's Stripe API with the stack's key: a "dashboard" edit. */
 static void
 stripe_call(const char *method, const char *path, const char *form, struct itest_response *r)
@@ -190,7 +164,7 @@ wait_sql(const char *want, const char *q)
 	long long t0 = itest_now_ms();
 
 	do {
-		sql_str(out, sizeof(out), "%s", q);
+		itest_sqlf(out, sizeof(out), "%s", q);
 		if (strcmp(out, want) == 0)
 			return true;
 		itest_sleep_ms(100);
@@ -229,7 +203,7 @@ clear_faults(void)
 static long long
 open_update_jobs(long long user_id)
 {
-	return sql_num("SELECT COUNT(*) FROM stripe_jobs WHERE user_id = %lld AND "
+	return itest_sql_num("SELECT COUNT(*) FROM stripe_jobs WHERE user_id = %lld AND "
 	    "kind = 'update_customer' AND status IN ('pending', 'running')", user_id);
 }
 
@@ -258,15 +232,15 @@ test_patch_pushes_and_echo_is_ignored(void)
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.user.email"), email);
 		itest_response_free(&r);
 		CU_ASSERT(wait_emu_profile(u.customer, name, email));
-		version = sql_num("SELECT profile_version FROM users WHERE id = %lld", u.id);
+		version = itest_sql_num("SELECT profile_version FROM users WHERE id = %lld", u.id);
 		/* The push's customer.updated comes back through the webhook: recorded... */
 		(void)snprintf(body, sizeof(body), "SELECT COUNT(*) >= 1 FROM stripe_events WHERE "
 		    "object_id = '%s' AND type = 'customer.updated'", u.customer);
 		CU_ASSERT(wait_sql("1", body));
 		/* ...and nothing more: no change, no version, no job. */
-		CU_ASSERT_EQUAL(sql_num("SELECT profile_version FROM users WHERE id = %lld", u.id),
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT profile_version FROM users WHERE id = %lld", u.id),
 		    version);
-		CU_ASSERT_STRING_EQUAL(sql_str(out, sizeof(out),
+		CU_ASSERT_STRING_EQUAL(itest_sqlf(out, sizeof(out),
 		    "SELECT name FROM users WHERE id = %lld", u.id), name);
 		CU_ASSERT_EQUAL(open_update_jobs(u.id), 0);
 		CU_ASSERT(itest_metric(urls[i], "paybridge_profile_echoes_total") >= 1);
@@ -314,7 +288,7 @@ test_late_echo_does_not_undo(void)
 	api("PATCH", urls[nurls - 1], "/v1/users/me", u.token, "{\"name\":\"Second Change\"}", &r);
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.stripeSync"), "pending");
 	itest_response_free(&r);
-	version = sql_num("SELECT profile_version FROM users WHERE id = %lld", u.id);
+	version = itest_sql_num("SELECT profile_version FROM users WHERE id = %lld", u.id);
 	emu_post("/_emulator/delivery", "{\"mode\":\"normal\"}");
 	emu_post("/_emulator/delivery/release", "{}");
 	(void)snprintf(q, sizeof(q), "SELECT COUNT(*) >= 1 FROM stripe_events WHERE "
@@ -326,7 +300,7 @@ test_late_echo_does_not_undo(void)
 		char want[128], out[256];
 
 		(void)snprintf(want, sizeof(want), "Second Change|%lld", version);
-		CU_ASSERT_STRING_EQUAL(sql_str(out, sizeof(out), "%s", q), want);
+		CU_ASSERT_STRING_EQUAL(itest_sqlf(out, sizeof(out), "%s", q), want);
 	}
 	clear_faults();
 	CU_ASSERT(wait_emu_profile(u.customer, "Second Change", u.email));
@@ -409,12 +383,10 @@ test_refused_changes(void)
 	struct itest_response r;
 	struct user u, other;
 	char before[512], after[512], path[64], body[256];
-	const char *q = "SELECT CONCAT_WS('|', name, email, role, is_email_verified, "
-	    "COALESCE(stripe_customer_id, ''), profile_version) FROM users WHERE id = %lld";
 
 	signup(urls[0], "refused", &u);
 	signup(urls[0], "other", &other);
-	sql_str(before, sizeof(before), q, u.id);
+	itest_sqlf(before, sizeof(before), ROW_STATE, u.id);
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		api("PATCH", urls[i % nurls], "/v1/users/me", u.token, bodies[i], &r);
 		CU_ASSERT_EQUAL(r.status, 422);
@@ -436,9 +408,9 @@ test_refused_changes(void)
 	CU_ASSERT_EQUAL(api_status("DELETE", urls[0], path, u.token, NULL), 403);
 	CU_ASSERT_EQUAL(api_status("PATCH", urls[0], "/v1/users/me", NULL, "{\"name\":\"X\"}"),
 	    401);
-	sql_str(after, sizeof(after), q, u.id);
+	itest_sqlf(after, sizeof(after), ROW_STATE, u.id);
 	CU_ASSERT_STRING_EQUAL(after, before);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND name = 'Mine'",
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND name = 'Mine'",
 	    other.id), 0);
 }
 
@@ -493,10 +465,10 @@ test_delete_account(void)
 		itest_sleep_ms(100);
 	CU_ASSERT(deleted);
 	/* The tombstone: no personal data, the order still there. */
-	CU_ASSERT_STRING_EQUAL(sql_str(out, sizeof(out), "SELECT CONCAT_WS('|', name, email, "
+	CU_ASSERT_STRING_EQUAL(itest_sqlf(out, sizeof(out), "SELECT CONCAT_WS('|', name, email, "
 	    "COALESCE(email_normalized, 'NULL'), deleted_at IS NOT NULL) FROM users WHERE id = %lld",
 	    u.id), "||NULL|1");
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM orders WHERE user_id = %lld", u.id), 1);
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE user_id = %lld", u.id), 1);
 	for (size_t i = 0; i < nurls; i++)
 		CU_ASSERT_EQUAL(api_status("GET", urls[i], "/v1/users/me", u.token, NULL), 401);
 	(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\"}",
@@ -524,7 +496,7 @@ test_delete_account(void)
 	itest_deliver_at(urls[0], event, strlen(event), (long long)time(NULL), &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	itest_response_free(&r);
-	CU_ASSERT_STRING_EQUAL(sql_str(out, sizeof(out), "SELECT CONCAT_WS('|', name, email, "
+	CU_ASSERT_STRING_EQUAL(itest_sqlf(out, sizeof(out), "SELECT CONCAT_WS('|', name, email, "
 	    "deleted_at IS NOT NULL) FROM users WHERE id = %lld", u.id), "||1");
 	CU_ASSERT_EQUAL(api_status("DELETE", urls[0], "/v1/users/me", u.token, NULL), 401);
 }
@@ -609,7 +581,7 @@ test_dashboard_edit_reaches_user(void)
 	CU_ASSERT(wait_sql("Dashboard Name|dash.edit@example.com|Dashboard Name|"
 	    "dash.edit@example.com", q));
 	CU_ASSERT_EQUAL(open_update_jobs(u.id), 0);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_jobs WHERE user_id = %lld AND "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_jobs WHERE user_id = %lld AND "
 	    "kind = 'update_customer'", u.id), 0);
 	/* Only the dashboard's own call: nothing went back to Stripe. */
 	CU_ASSERT_EQUAL(customer_posts(u.customer), posts + 1);
@@ -624,7 +596,7 @@ test_dashboard_edit_reaches_user(void)
 	    u.id);
 	CU_ASSERT(wait_sql("Conflicted|dash.edit@example.com", q));
 	CU_ASSERT(itest_metric(urls[0], "paybridge_profile_drift_total") >= drift + 1);
-	CU_ASSERT_STRING_EQUAL(sql_str(out, sizeof(out), "SELECT email FROM users WHERE id = %lld",
+	CU_ASSERT_STRING_EQUAL(itest_sqlf(out, sizeof(out), "SELECT email FROM users WHERE id = %lld",
 	    other.id), other.email);
 }
 
@@ -672,7 +644,7 @@ test_customer_lookup_indexed(void)
 {
 	char out[128];
 
-	CU_ASSERT_STRING_EQUAL(sql_str(out, sizeof(out), "SELECT INDEX_NAME FROM "
+	CU_ASSERT_STRING_EQUAL(itest_sqlf(out, sizeof(out), "SELECT INDEX_NAME FROM "
 	    "information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
 	    "'users' AND COLUMN_NAME = 'stripe_customer_id' AND SEQ_IN_INDEX = 1 AND "
 	    "NON_UNIQUE = 0"), "users_stripe_customer_id");

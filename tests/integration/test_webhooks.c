@@ -9,7 +9,6 @@
 
 #include <dirent.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,37 +63,6 @@ uid(char *out, size_t n, const char *prefix)
 	(void)snprintf(out, n, "%s_%s_%u", prefix, run_tag, ++seq);
 }
 
-static long long
-sql_num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static long long
-sql_num(const char *fmt, ...)
-{
-	char q[2048], out[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	CU_ASSERT_EQUAL(itest_sql(q, out, sizeof(out)), 0);
-	return out[0] == '\0' || strcmp(out, "NULL") == 0 ? -1 : strtoll(out, NULL, 10);
-}
-
-static void
-sql_str(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-sql_str(char *out, size_t n, const char *fmt, ...)
-{
-	char q[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	CU_ASSERT_EQUAL(itest_sql(q, out, n), 0);
-}
-
 /* A user whose Stripe customer is customer; returns its id. */
 static long long
 make_user(const char *customer)
@@ -106,7 +74,7 @@ make_user(const char *customer)
 	    "INSERT INTO users (name, email, email_normalized, password_hash, stripe_customer_id) "
 	    "VALUES ('Webhook Test', '%s', '%s', 'x', '%s')", email, email, customer);
 	CU_ASSERT_EQUAL_FATAL(itest_sql(q, NULL, 0), 0);
-	return sql_num("SELECT id FROM users WHERE email_normalized = '%s'", email);
+	return itest_sql_num("SELECT id FROM users WHERE email_normalized = '%s'", email);
 }
 
 static char *
@@ -178,9 +146,9 @@ test_signature_refused(void)
 		itest_deliver_raw(urls[u], body, strlen(body), h, &r);
 		CU_ASSERT_EQUAL(r.status, 400);
 		itest_response_free(&r);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
 		    "stripe_event_id = '%s'", id), 0);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_event_failures WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_event_failures WHERE "
 		    "stripe_event_id = '%s'", id), 0);
 
 		/* A valid signature over malformed JSON, and a live event for a test key. */
@@ -194,7 +162,7 @@ test_signature_refused(void)
 		CU_ASSERT_EQUAL(r.status, 400);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "livemode_mismatch");
 		itest_response_free(&r);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
 		    "stripe_event_id = '%s'", id), 0);
 	}
 }
@@ -236,9 +204,9 @@ test_body_bytes(void)
 		itest_deliver_at(urls[u], body, (size_t)n, now, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		itest_response_free(&r);
-		CU_ASSERT_EQUAL(sql_num("SELECT LENGTH(payload) FROM stripe_events WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT LENGTH(payload) FROM stripe_events WHERE "
 		    "stripe_event_id = '%s'", id), n);
-		CU_ASSERT_EQUAL(sql_num("SELECT payload LIKE '%%J\xc3\xa9r\xc3\xb4me%%' FROM "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT payload LIKE '%%J\xc3\xa9r\xc3\xb4me%%' FROM "
 		    "stripe_events WHERE stripe_event_id = '%s'", id), 1);
 
 		/* Exactly the limit passes; one byte more is 413, from whoever sees it first. */
@@ -248,7 +216,7 @@ test_body_bytes(void)
 		CU_ASSERT_EQUAL(r.status, 200);
 		itest_response_free(&r);
 		free(big);
-		CU_ASSERT_EQUAL(sql_num("SELECT LENGTH(payload) FROM stripe_events WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT LENGTH(payload) FROM stripe_events WHERE "
 		    "stripe_event_id = '%s'", id), LIMIT);
 		uid(id, sizeof(id), "evt");
 		big = padded_event(id, LIMIT + 1);
@@ -256,7 +224,7 @@ test_body_bytes(void)
 		CU_ASSERT_EQUAL(r.status, 413);
 		itest_response_free(&r);
 		free(big);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
 		    "stripe_event_id = '%s'", id), 0);
 	}
 }
@@ -310,11 +278,11 @@ test_concurrent_duplicates(void)
 	}
 	CU_ASSERT_EQUAL(ok, N);
 	CU_ASSERT_EQUAL(dups, N - 1);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE stripe_event_id = "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE stripe_event_id = "
 	    "'%s'", id), 1);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM orders WHERE stripe_payment_intent_id = "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE stripe_payment_intent_id = "
 	    "'%s'", pi), 1);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM payment_intents WHERE stripe_id = '%s'",
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM payment_intents WHERE stripe_id = '%s'",
 	    pi), 1);
 	free(o);
 	free(e);
@@ -337,12 +305,12 @@ test_out_of_order_payment_intent(void)
 		/* Terminal: even a newer canceled does not move it back. */
 		CU_ASSERT_EQUAL(deliver_pi(urls[u], "payment_intent.canceled", now + 5, pi, cus,
 		    "canceled", NULL), 200);
-		sql_str(st, sizeof(st), "SELECT status FROM payment_intents WHERE stripe_id = '%s'",
+		itest_sqlf(st, sizeof(st), "SELECT status FROM payment_intents WHERE stripe_id = '%s'",
 		    pi);
 		CU_ASSERT_STRING_EQUAL(st, "succeeded");
-		CU_ASSERT_EQUAL(sql_num("SELECT last_event_created FROM payment_intents WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT last_event_created FROM payment_intents WHERE "
 		    "stripe_id = '%s'", pi), now);
-		sql_str(st, sizeof(st), "SELECT CONCAT(status, ' ', amount, ' ', currency) FROM "
+		itest_sqlf(st, sizeof(st), "SELECT CONCAT(status, ' ', amount, ' ', currency) FROM "
 		    "orders WHERE stripe_payment_intent_id = '%s'", pi);
 		CU_ASSERT_STRING_EQUAL(st, "paid 1099 usd");
 	}
@@ -362,11 +330,11 @@ test_same_second_tie(void)
 	    "processing", NULL), 200);
 	CU_ASSERT_EQUAL(deliver_pi(urls[0], "payment_intent.requires_action", now, pi, cus,
 	    "requires_action", NULL), 200);
-	sql_str(st, sizeof(st), "SELECT status FROM payment_intents WHERE stripe_id = '%s'", pi);
+	itest_sqlf(st, sizeof(st), "SELECT status FROM payment_intents WHERE stripe_id = '%s'", pi);
 	CU_ASSERT_STRING_EQUAL(st, "processing");
 	CU_ASSERT_EQUAL(deliver_pi(urls[0], "payment_intent.payment_failed", now + 1, pi, cus,
 	    "requires_payment_method", NULL), 200);
-	sql_str(st, sizeof(st), "SELECT status FROM payment_intents WHERE stripe_id = '%s'", pi);
+	itest_sqlf(st, sizeof(st), "SELECT status FROM payment_intents WHERE stripe_id = '%s'", pi);
 	CU_ASSERT_STRING_EQUAL(st, "requires_payment_method");
 }
 
@@ -409,7 +377,7 @@ test_out_of_order_subscription(void)
 		CU_ASSERT_EQUAL(deliver(urls[u], e), 200);
 		free(o);
 		free(e);
-		sql_str(st, sizeof(st), "SELECT CONCAT(status, ' ', cancel_at_period_end, ' ', "
+		itest_sqlf(st, sizeof(st), "SELECT CONCAT(status, ' ', cancel_at_period_end, ' ', "
 		    "quantity, ' ', stripe_price_id, ' ', UNIX_TIMESTAMP(current_period_end)) "
 		    "FROM subscriptions WHERE stripe_id = '%s'", sub);
 		CU_ASSERT_STRING_EQUAL(st, "past_due 1 2 price_x 1788081500.000000");
@@ -442,17 +410,17 @@ test_refund_before_order(void)
 		uid(pi, sizeof(pi), "pi");
 		(void)make_user(cus);
 		deliver_refund(urls[u], pi, 500, now + 10);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM orders WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE "
 		    "stripe_payment_intent_id = '%s'", pi), 0);
 		CU_ASSERT_EQUAL(deliver_pi(urls[u], "payment_intent.succeeded", now, pi, cus,
 		    "succeeded", NULL), 200);
-		sql_str(st, sizeof(st), "SELECT CONCAT(status, ' ', amount_refunded) FROM orders "
+		itest_sqlf(st, sizeof(st), "SELECT CONCAT(status, ' ', amount_refunded) FROM orders "
 		    "WHERE stripe_payment_intent_id = '%s'", pi);
 		CU_ASSERT_STRING_EQUAL(st, "partially_refunded 500");
 		/* The full refund, then a stale partial one: refunds only grow. */
 		deliver_refund(urls[u], pi, 1099, now + 20);
 		deliver_refund(urls[u], pi, 500, now + 10);
-		sql_str(st, sizeof(st), "SELECT CONCAT(status, ' ', amount_refunded) FROM orders "
+		itest_sqlf(st, sizeof(st), "SELECT CONCAT(status, ' ', amount_refunded) FROM orders "
 		    "WHERE stripe_payment_intent_id = '%s'", pi);
 		CU_ASSERT_STRING_EQUAL(st, "refunded 1099");
 	}
@@ -477,24 +445,24 @@ test_fail_once_then_retry(void)
 		CU_ASSERT_EQUAL(r.status, 500);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "event_failed");
 		itest_response_free(&r);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE "
 		    "stripe_event_id = '%s'", id), 0);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM orders WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE "
 		    "stripe_payment_intent_id = '%s'", pi), 0);
-		CU_ASSERT_EQUAL(sql_num("SELECT attempts FROM stripe_event_failures WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT attempts FROM stripe_event_failures WHERE "
 		    "stripe_event_id = '%s' AND resolved_at IS NULL", id), 1);
 		/* Stripe's retry. */
 		CU_ASSERT_EQUAL(deliver(urls[u], e), 200);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM orders WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE "
 		    "stripe_payment_intent_id = '%s'", pi), 1);
-		CU_ASSERT_EQUAL(sql_num("SELECT resolved_at IS NOT NULL FROM stripe_event_failures "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT resolved_at IS NOT NULL FROM stripe_event_failures "
 		    "WHERE stripe_event_id = '%s'", id), 1);
 		/* And once more: a duplicate, nothing changes. */
 		itest_deliver_at(urls[u], e, strlen(e), now, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"duplicate\":true"));
 		itest_response_free(&r);
-		CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM orders WHERE "
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE "
 		    "stripe_payment_intent_id = '%s'", pi), 1);
 		free(o);
 		free(e);
@@ -511,7 +479,7 @@ test_unknown_type_and_unknown_object(void)
 	    "{\"id\":\"issfr_1\",\"object\":\"radar.early_fraud_warning\"}");
 	CU_ASSERT_EQUAL(deliver(urls[0], e), 200);
 	free(e);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE stripe_event_id = "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE stripe_event_id = "
 	    "'%s' AND source = 'webhook' AND object_id = 'issfr_1'", id), 1);
 	/* A payment of a customer we do not know: stored, nothing derived. */
 	uid(pi, sizeof(pi), "pi");
@@ -519,11 +487,11 @@ test_unknown_type_and_unknown_object(void)
 	o = pi_object(pi, "cus_nobody_we_know", "succeeded", NULL);
 	e = event(id, "payment_intent.succeeded", 1700000000, o);
 	CU_ASSERT_EQUAL(deliver(urls[0], e), 200);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE stripe_event_id = "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE stripe_event_id = "
 	    "'%s'", id), 1);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM payment_intents WHERE stripe_id = '%s'",
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM payment_intents WHERE stripe_id = '%s'",
 	    pi), 0);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM orders WHERE stripe_payment_intent_id = "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE stripe_payment_intent_id = "
 	    "'%s'", pi), 0);
 	free(o);
 	free(e);
@@ -600,18 +568,18 @@ test_fixtures(void)
 	}
 	free(names);
 	CU_ASSERT_EQUAL(sent, 15);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND "
 	    "stripe_customer_id = '" CUSTOMER_FIXTURE "'", user), 1);
 	deliver_fixture(deleted);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM users WHERE id = %lld AND "
 	    "stripe_customer_id IS NULL AND customer_generation = 1", user), 1);
-	CU_ASSERT_EQUAL(sql_num("SELECT COUNT(*) FROM stripe_events WHERE api_version = "
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_events WHERE api_version = "
 	    "'2026-06-24.dahlia'"), 16);
 	/*
 	 * Name order delivers payment_intent.canceled (the newest sample, from another story
 	 * of the same intent) first: terminal, so the older succeeded cannot move it.
 	 */
-	sql_str(st, sizeof(st), "SELECT CONCAT(status, ' ', user_id, ' ', amount) FROM "
+	itest_sqlf(st, sizeof(st), "SELECT CONCAT(status, ' ', user_id, ' ', amount) FROM "
 	    "payment_intents WHERE stripe_id = 'pi_1PgafyB7WZ01zgkWSjxsAJo3'");
 	{
 		char want[64];
@@ -620,18 +588,18 @@ test_fixtures(void)
 		CU_ASSERT_STRING_EQUAL(st, want);
 	}
 	/* One order, from the session or the intent, refunded in full by charge.refunded. */
-	sql_str(st, sizeof(st), "SELECT CONCAT(COUNT(*), ' ', MIN(status), ' ', "
+	itest_sqlf(st, sizeof(st), "SELECT CONCAT(COUNT(*), ' ', MIN(status), ' ', "
 	    "MIN(amount_refunded), ' ', MIN(currency), ' ', "
 	    "COALESCE(MIN(stripe_checkout_session_id), 'none')) FROM orders WHERE "
 	    "stripe_payment_intent_id = 'pi_1PgafyB7WZ01zgkWSjxsAJo3'");
 	CU_ASSERT_STRING_EQUAL(st, "1 refunded 1099 usd "
 	    "cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY");
-	sql_str(st, sizeof(st), "SELECT CONCAT(status, ' ', payment_status, ' ', mode) FROM "
+	itest_sqlf(st, sizeof(st), "SELECT CONCAT(status, ' ', payment_status, ' ', mode) FROM "
 	    "checkout_sessions WHERE stripe_id = "
 	    "'cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY'");
 	CU_ASSERT_STRING_EQUAL(st, "complete paid payment");
 	/* deleted is the newest; the newest invoice failed. */
-	sql_str(st, sizeof(st), "SELECT CONCAT(status, ' ', stripe_price_id, ' ', "
+	itest_sqlf(st, sizeof(st), "SELECT CONCAT(status, ' ', stripe_price_id, ' ', "
 	    "latest_invoice_id, ' ', latest_invoice_status, ' ', "
 	    "UNIX_TIMESTAMP(current_period_start)) FROM subscriptions WHERE stripe_id = "
 	    "'sub_1Pgc6rB7WZ01zgkWNy0Cn5nw'");
@@ -659,7 +627,7 @@ wait_sql(long long want, long timeout_ms, const char *q)
 	long long end = itest_now_ms() + timeout_ms;
 
 	for (;;) {
-		if (sql_num("%s", q) == want)
+		if (itest_sql_num("%s", q) == want)
 			return true;
 		if (itest_now_ms() > end)
 			return false;
