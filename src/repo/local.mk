@@ -17,3 +17,6 @@ src_libpaybridge_a_SOURCES += \
 src_libpaybridge_a_SOURCES += \
 	src/repo/events.c src/repo/events.h \
 	src/repo/payments.c src/repo/payments.h
+
+# The catalog.
+src_libpaybridge_a_SOURCES += src/repo/products.c src/repo/products.h
