@@ -4,18 +4,22 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "handlers/handlers_private.h"
+#include "http/form.h"
+#include "http/request.h"
 #include "services/accounts.h"
 #include "util/secure.h"
+#include "util/strnum.h"
 #include "util/timeutil.h"
 
-/* Adds v under k, taking v; false (v put) when v is NULL or the add fails. */
-static bool
-add(struct json_object *o, const char *k, struct json_object *v)
+bool
+handlers_json_add(struct json_object *o, const char *k, struct json_object *v)
 {
 	if (v == NULL)
 		return false;
@@ -26,12 +30,125 @@ add(struct json_object *o, const char *k, struct json_object *v)
 	return true;
 }
 
-static bool
-add_str(struct json_object *o, const char *k, const char *s)
+bool
+handlers_json_add_str(struct json_object *o, const char *k, const char *s)
 {
 	if (s == NULL)
 		return json_object_object_add(o, k, NULL) == 0;
-	return add(o, k, json_object_new_string(s));
+	return handlers_json_add(o, k, json_object_new_string(s));
+}
+
+bool
+handlers_json_add_int(struct json_object *o, const char *k, int64_t v)
+{
+	return handlers_json_add(o, k, json_object_new_int64(v));
+}
+
+bool
+handlers_json_add_time(struct json_object *o, const char *k, int64_t real_us)
+{
+	char t[TIME_ISO8601_LEN];
+
+	if (real_us == 0)
+		return handlers_json_add_str(o, k, NULL);
+	time_iso8601(real_us, t, sizeof(t));
+	return handlers_json_add_str(o, k, t);
+}
+
+uint64_t
+handlers_route_id(const struct request *req)
+{
+	const char *param = request_route_param(req, "id");
+	long long id = 0;
+
+	if (param == NULL || strnum_parse(param, 10, 1, LLONG_MAX, &id) != PB_OK)
+		return 0;
+	return (uint64_t)id;
+}
+
+bool
+handlers_int_member(struct json_object *body, const char *name, bool required, int64_t min,
+    int64_t max, int64_t *value, struct json_object **fields)
+{
+	struct json_object *v;
+	char msg[80];
+	int n;
+
+	if (body == NULL || !json_object_object_get_ex(body, name, &v)) {
+		if (required)
+			(void)handlers_field_error(fields, name, "is required");
+		return !required;
+	}
+	/* json-c reads 2.0 and "2" as the integer 2 when asked: look at the type first. */
+	if (v != NULL && json_object_is_type(v, json_type_int)) {
+		errno = 0;
+		*value = json_object_get_int64(v);
+		if (errno == 0 && *value >= min && *value <= max)
+			return true;
+	}
+	n = snprintf(msg, sizeof(msg), "must be an integer from %lld to %lld", (long long)min,
+	    (long long)max);
+	(void)handlers_field_error(fields, name,
+	    n > 0 && (size_t)n < sizeof(msg) ? msg : "must be an integer");
+	return false;
+}
+
+enum pb_err
+handlers_page(struct request *req, size_t *limit, const char **after,
+    struct json_object **fields)
+{
+	struct form q;
+	const char *s;
+	long long n = HANDLERS_PAGE_DEFAULT;
+	enum pb_err err;
+
+	*after = NULL;
+	*limit = HANDLERS_PAGE_DEFAULT;
+	err = request_query(req, &q);
+	if (err != PB_OK)
+		return err;
+	s = form_get(&q, "limit");
+	if (s != NULL && strnum_parse(s, 10, 1, HANDLERS_PAGE_MAX, &n) != PB_OK)
+		(void)handlers_field_error(fields, "limit", "must be an integer from 1 to 100");
+	*limit = (size_t)n;
+	s = form_get(&q, "startingAfter");
+	if (s != NULL && (s[0] == '\0' || strlen(s) > 255))
+		(void)handlers_field_error(fields, "startingAfter", "must be an id from a page");
+	*after = s;
+	return *fields != NULL ? PB_EFIELDS : PB_OK;
+}
+
+enum pb_err
+handlers_answer_page(struct response *resp, struct json_object *items, bool more,
+    const char *next)
+{
+	struct json_object *data = json_object_new_object();
+	enum pb_err err;
+
+	if (data == NULL) {
+		json_object_put(items);
+		return PB_ENOMEM;
+	}
+	if (!handlers_json_add(data, "items", items) ||
+	    !handlers_json_add(data, "hasMore", json_object_new_boolean(more)) ||
+	    !handlers_json_add_str(data, "nextCursor", more ? next : NULL)) {
+		json_object_put(data);
+		return PB_ENOMEM;
+	}
+	err = response_data(resp, 200, data);
+	json_object_put(data);
+	return err;
+}
+
+enum pb_err
+handlers_answer_fields(struct response *resp, struct json_object *fields)
+{
+	enum pb_err err;
+
+	err = response_error(resp, PB_EFIELDS, "invalid_fields", "some fields are invalid",
+	    fields);
+	json_object_put(fields);
+	return err;
 }
 
 struct json_object *
@@ -43,12 +160,12 @@ handlers_user_json_new(const struct account *u)
 	if (o == NULL)
 		return NULL;
 	time_iso8601(u->created_at, created, sizeof(created));
-	if (!add(o, "id", json_object_new_int64((int64_t)u->id)) ||
-	    !add_str(o, "name", u->name) || !add_str(o, "email", u->email) ||
-	    !add_str(o, "role", u->role) ||
-	    !add_str(o, "stripeCustomerId", u->stripe_customer_id) ||
-	    !add(o, "isEmailVerified", json_object_new_boolean(u->is_email_verified)) ||
-	    !add_str(o, "createdAt", created)) {
+	if (!handlers_json_add(o, "id", json_object_new_int64((int64_t)u->id)) ||
+	    !handlers_json_add_str(o, "name", u->name) || !handlers_json_add_str(o, "email", u->email) ||
+	    !handlers_json_add_str(o, "role", u->role) ||
+	    !handlers_json_add_str(o, "stripeCustomerId", u->stripe_customer_id) ||
+	    !handlers_json_add(o, "isEmailVerified", json_object_new_boolean(u->is_email_verified)) ||
+	    !handlers_json_add_str(o, "createdAt", created)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -66,7 +183,7 @@ handlers_field_error(struct json_object **fields, const char *name, const char *
 	if (json_object_object_length(*fields) >= HANDLERS_FIELDS_MAX ||
 	    json_object_object_get_ex(*fields, name, NULL))
 		return true;
-	return add_str(*fields, name, message);
+	return handlers_json_add_str(*fields, name, message);
 }
 
 size_t
@@ -141,7 +258,7 @@ handlers_answer_user(struct response *resp, int status, const struct account *u,
 		data = json_object_new_object();
 	if (data == NULL)
 		return PB_ENOMEM;
-	if (!add(data, "user", handlers_user_json_new(u))) {
+	if (!handlers_json_add(data, "user", handlers_user_json_new(u))) {
 		json_object_put(data);
 		return PB_ENOMEM;
 	}
@@ -156,9 +273,9 @@ handlers_answer_session(struct response *resp, int status,
 {
 	struct json_object *data = json_object_new_object();
 
-	if (data == NULL || !add_str(data, "access_token", s->token) ||
-	    !add_str(data, "token_type", "Bearer") ||
-	    !add(data, "expires_in", json_object_new_int64(s->expires_in))) {
+	if (data == NULL || !handlers_json_add_str(data, "access_token", s->token) ||
+	    !handlers_json_add_str(data, "token_type", "Bearer") ||
+	    !handlers_json_add(data, "expires_in", json_object_new_int64(s->expires_in))) {
 		json_object_put(data);
 		return PB_ENOMEM;
 	}

@@ -6,6 +6,8 @@
 #include "handlers/dispatch.h"
 #include "handlers/handlers_private.h"
 #include "handlers/health.h"
+#include "handlers/orders.h"
+#include "handlers/payments.h"
 #include "handlers/testing.h"
 #include "handlers/users.h"
 #include "handlers/webhooks.h"
@@ -31,6 +33,19 @@ static const struct route routes[] = {
 	    "users_update" },
 	{ HTTP_DELETE, "/v1/users/{id}", handle_users_delete, ROUTE_AUTH, "users_delete" },
 	{ HTTP_POST, "/v1/auth/login", handle_auth_login, ROUTE_BODY, "auth_login" },
+	{ HTTP_POST, "/v1/payments/intents", handle_payments_create, ROUTE_AUTH | ROUTE_BODY,
+	    "payments_create" },
+	{ HTTP_GET, "/v1/payments/intents", handle_payments_list, ROUTE_AUTH, "payments_list" },
+	{ HTTP_GET, "/v1/payments/intents/{id}", handle_payments_get, ROUTE_AUTH,
+	    "payments_get" },
+	{ HTTP_POST, "/v1/payments/intents/{id}/confirm", handle_payments_confirm,
+	    ROUTE_AUTH | ROUTE_BODY, "payments_confirm" },
+	{ HTTP_POST, "/v1/payments/intents/{id}/cancel", handle_payments_cancel,
+	    ROUTE_AUTH | ROUTE_BODY, "payments_cancel" },
+	{ HTTP_POST, "/v1/payments/intents/{id}/refunds", handle_payments_refund,
+	    ROUTE_AUTH | ROUTE_BODY, "payments_refund" },
+	{ HTTP_GET, "/v1/orders", handle_orders_list, ROUTE_AUTH, "orders_list" },
+	{ HTTP_GET, "/v1/orders/{id}", handle_orders_get, ROUTE_AUTH, "orders_get" },
 	{ HTTP_POST, "/v1/webhooks/stripe", handle_webhooks_stripe, ROUTE_RAW_BODY,
 	    "webhooks_stripe" },
 #ifdef PB_TEST_ROUTES

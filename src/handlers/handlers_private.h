@@ -20,6 +20,7 @@
 
 struct account;
 struct accounts_session;
+struct request;
 
 /* Most offending members one error lists, so a hostile body cannot inflate the answer. */
 #define HANDLERS_FIELDS_MAX 16
@@ -34,6 +35,46 @@ struct accounts_session;
  */
 size_t handlers_body_fields(struct json_object *body, const char *const *allowed, size_t n,
     size_t nrequired, const char **values, size_t *lens, struct json_object **fields);
+
+/* Lists: ?limit= (1..HANDLERS_PAGE_MAX, default HANDLERS_PAGE_DEFAULT) &startingAfter=. */
+#define HANDLERS_PAGE_DEFAULT 20
+#define HANDLERS_PAGE_MAX 100
+
+/* Adds v under k, taking v; false (v put) when v is NULL or the add fails. */
+bool handlers_json_add(struct json_object *o, const char *k, struct json_object *v);
+/* Adds s under k (null for NULL). */
+bool handlers_json_add_str(struct json_object *o, const char *k, const char *s);
+bool handlers_json_add_int(struct json_object *o, const char *k, int64_t v);
+/* Adds a time (microseconds since the epoch) as ISO 8601 UTC, null for 0. */
+bool handlers_json_add_time(struct json_object *o, const char *k, int64_t real_us);
+
+/* The {id} of the route as a positive integer, 0 when it is not one. */
+uint64_t handlers_route_id(const struct request *req);
+
+/*
+ * Reads member name of body as a JSON integer (not 2.0, not "2") from min to max into
+ * *value. A missing member is fine unless required. false with a message in *fields
+ * when not.
+ */
+bool handlers_int_member(struct json_object *body, const char *name, bool required,
+    int64_t min, int64_t max, int64_t *value, struct json_object **fields);
+
+/*
+ * Reads a list's ?limit and ?startingAfter (borrowed from the request; NULL when absent).
+ * PB_EFIELDS with the reasons in *fields when they are malformed.
+ */
+enum pb_err handlers_page(struct request *req, size_t *limit, const char **after,
+    struct json_object **fields);
+
+/*
+ * Answers 200 {items, hasMore, nextCursor}: nextCursor is next (the last item's id, to
+ * pass as startingAfter) when more remain, else null. Takes items.
+ */
+enum pb_err handlers_answer_page(struct response *resp, struct json_object *items, bool more,
+    const char *next);
+
+/* Answers 422 invalid_fields with fields (taken). */
+enum pb_err handlers_answer_fields(struct response *resp, struct json_object *fields);
 
 /* Adds name: message to *fields (made on first use). false when out of memory. */
 bool handlers_field_error(struct json_object **fields, const char *name, const char *message);

@@ -9,3 +9,9 @@ src_libpaybridge_a_SOURCES += \
 
 # Stripe deliveries (issue 7).
 src_libpaybridge_a_SOURCES += src/handlers/webhooks.c src/handlers/webhooks.h
+
+# Payments (issue 9): intents, refunds, orders, and the Idempotency-Key they honour.
+src_libpaybridge_a_SOURCES += \
+	src/handlers/idempotent.c src/handlers/idempotent.h \
+	src/handlers/orders.c src/handlers/orders.h \
+	src/handlers/payments.c src/handlers/payments.h

@@ -192,18 +192,6 @@ handle_users_me(struct app *app, struct request *req, struct response *resp)
 	return handlers_answer_user(resp, 200, &u, NULL);
 }
 
-/* The {id} of the route; not a number is nobody's id: forbidden to users, not found for admins. */
-static uint64_t
-route_id(const struct request *req)
-{
-	const char *param = request_route_param(req, "id");
-	long long id = 0;
-
-	if (param == NULL || strnum_parse(param, 10, 1, LLONG_MAX, &id) != PB_OK)
-		return 0;
-	return (uint64_t)id;
-}
-
 enum pb_err
 handle_users_get(struct app *app, struct request *req, struct response *resp)
 {
@@ -211,7 +199,7 @@ handle_users_get(struct app *app, struct request *req, struct response *resp)
 	enum pb_err err;
 
 	err = accounts_get(app, req->arena, (uint64_t)req->user_id, req->user_role,
-	    route_id(req), &u);
+	    handlers_route_id(req), &u);
 	if (err != PB_OK)
 		return err;
 	return handlers_answer_user(resp, 200, &u, NULL);
@@ -297,7 +285,7 @@ handle_users_update_me(struct app *app, struct request *req, struct response *re
 enum pb_err
 handle_users_update(struct app *app, struct request *req, struct response *resp)
 {
-	return update(app, req, resp, route_id(req));
+	return update(app, req, resp, handlers_route_id(req));
 }
 
 static enum pb_err
@@ -330,7 +318,7 @@ handle_users_delete_me(struct app *app, struct request *req, struct response *re
 enum pb_err
 handle_users_delete(struct app *app, struct request *req, struct response *resp)
 {
-	return close_account(app, req, resp, route_id(req));
+	return close_account(app, req, resp, handlers_route_id(req));
 }
 
 enum pb_err

@@ -20,3 +20,6 @@ src_libpaybridge_a_SOURCES += \
 
 # The catalog.
 src_libpaybridge_a_SOURCES += src/repo/products.c src/repo/products.h
+
+# Our own POST endpoints' answers by Idempotency-Key.
+src_libpaybridge_a_SOURCES += src/repo/idempotency.c src/repo/idempotency.h

@@ -9,12 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "repo/db.h"
 #include "repo/migrate.h"
-#include "util/hex.h"
 #include "util/arena.h"
+#include "util/digest.h"
 
 #define ARENA_MAX (4 * 1024 * 1024)
 #define LOCK_TIMEOUT_S 30
@@ -34,14 +32,9 @@ static const char sql_forget[] = "DELETE FROM schema_migrations WHERE version = 
 enum pb_err
 migrate_checksum(const struct migration *m, char out[MIGRATE_SUM_LEN])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	const struct digest_part part = { m->up, m->up_len };
 
-	out[0] = '\0';
-	if (EVP_Digest(m->up, m->up_len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		return PB_ENOMEM;
-	hex_encode(md, mdlen, out);
-	return PB_OK;
+	return digest_sha256_hex(&part, 1, out);
 }
 
 /* ---- scripts ---- */

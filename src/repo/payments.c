@@ -6,6 +6,9 @@
 #include "repo/payments.h"
 #include "util/arena.h"
 
+/* How many rows a list asks for: one more than the page, to know whether more remain. */
+#define PAGE_PROBE(limit) ((limit) + 1)
+
 /* A Unix time in seconds as a DATETIME(6) parameter; 0 binds NULL. */
 static struct db_arg
 secs(int64_t s)
@@ -100,6 +103,124 @@ repo_pi_update(struct db *db, const struct pi_row *p)
 }
 
 enum pb_err
+repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret)
+{
+	/* last_event_created stays 0: every event about the intent is newer than this. */
+	return db_exec(db,
+	    "INSERT INTO payment_intents (stripe_id, user_id, product_id, quantity, amount, "
+	    "currency, status, client_secret, refreshed_at) "
+	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, NOW(6)) "
+	    "ON DUPLICATE KEY UPDATE client_secret = COALESCE(client_secret, VALUES(client_secret)), "
+	    "product_id = COALESCE(product_id, VALUES(product_id)), "
+	    "quantity = IF(product_id <=> VALUES(product_id), VALUES(quantity), quantity)",
+	    DB_ARGS(DB_STR(p->stripe_id), DB_UINT(p->user_id), opt_id(p->product_id),
+		DB_UINT(p->quantity), DB_INT(p->amount), DB_STR(p->currency), DB_STR(p->status),
+		DB_STR(client_secret)),
+	    NULL, NULL);
+}
+
+#define PI_COLUMNS \
+	"id, stripe_id, user_id, product_id, quantity, amount, currency, status, " \
+	"client_secret, last_error_code, refreshed_at, created_at"
+
+static void
+read_pi(const struct db_result *r, size_t row, struct pi_view *v)
+{
+	v->row_id = db_uint(r, row, 0);
+	v->stripe_id = db_str(r, row, 1);
+	v->user_id = db_uint(r, row, 2);
+	v->product_id = db_uint(r, row, 3);
+	v->quantity = (uint32_t)db_uint(r, row, 4);
+	v->amount = db_int(r, row, 5);
+	v->currency = db_str(r, row, 6);
+	v->status = db_str(r, row, 7);
+	v->client_secret = db_str(r, row, 8);
+	v->last_error_code = db_str(r, row, 9);
+	v->refreshed_at = db_time(r, row, 10);
+	v->created_at = db_time(r, row, 11);
+}
+
+enum pb_err
+repo_pi_get(struct db *db, struct arena *a, const char *stripe_id, uint64_t user_id,
+    struct pi_view *out)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = db_query_one(db, a,
+	    "SELECT " PI_COLUMNS " FROM payment_intents WHERE stripe_id = ? AND (? = 0 OR user_id = ?)",
+	    DB_ARGS(DB_STR(stripe_id), DB_UINT(user_id), DB_UINT(user_id)), &r);
+	if (err == PB_OK)
+		read_pi(&r, 0, out);
+	return err;
+}
+
+/*
+ * The page in r (queried with PAGE_PROBE(limit)): its length in *n, whether more rows
+ * remain in *more, and room for *n items of size bytes (NULL when *n is 0, or out of
+ * memory).
+ */
+static void *
+page(struct arena *a, const struct db_result *r, size_t limit, size_t size, size_t *n,
+    bool *more)
+{
+	*more = r->nrows > limit;
+	*n = *more ? limit : r->nrows;
+	return *n > 0 ? arena_calloc(a, *n, size) : NULL;
+}
+
+/* The row id a list continues after: that of a row of user_id, or PB_ENOTFOUND. */
+static enum pb_err
+cursor_row(struct db *db, struct arena *a, const char *sql, struct db_arg key,
+    uint64_t user_id, uint64_t *row_id)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	err = db_query_one(db, a, sql, DB_ARGS(key, DB_UINT(user_id)), &r);
+	if (err == PB_OK)
+		*row_id = db_uint(&r, 0, 0);
+	return err;
+}
+
+enum pb_err
+repo_pi_list(struct db *db, struct arena *a, uint64_t user_id, const char *starting_after,
+    size_t limit, struct pi_view **items, size_t *n, bool *more)
+{
+	uint64_t after = UINT64_MAX;
+	struct db_result r;
+	enum pb_err err;
+
+	if (starting_after != NULL) {
+		err = cursor_row(db, a,
+		    "SELECT id FROM payment_intents WHERE stripe_id = ? AND user_id = ?",
+		    DB_STR(starting_after), user_id, &after);
+		if (err != PB_OK)
+			return err;
+	}
+	err = db_query(db, a,
+	    "SELECT " PI_COLUMNS " FROM payment_intents WHERE user_id = ? AND id < ? "
+	    "ORDER BY id DESC LIMIT ?",
+	    DB_ARGS(DB_UINT(user_id), DB_UINT(after), DB_UINT(PAGE_PROBE(limit))), &r);
+	if (err != PB_OK)
+		return err;
+	*items = page(a, &r, limit, sizeof(**items), n, more);
+	if (*n > 0 && *items == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < *n; i++)
+		read_pi(&r, i, &(*items)[i]);
+	return PB_OK;
+}
+
+enum pb_err
+repo_pi_touch(struct db *db, const char *stripe_id)
+{
+	return db_exec(db, "UPDATE payment_intents SET refreshed_at = NOW(6) WHERE stripe_id = ?",
+	    DB_ARGS(DB_STR(stripe_id)), NULL, NULL);
+}
+
+enum pb_err
 repo_session_lock(struct db *db, struct arena *a, const char *stripe_id, struct row_state *out)
 {
 	return lock_row(db, a,
@@ -151,6 +272,86 @@ repo_orders_insert(struct db *db, const struct order_row *o)
 		DB_INT(o->amount), DB_STR(o->currency), DB_STR(o->payment_intent),
 		DB_STR(o->checkout_session), DB_INT(o->event_created)),
 	    NULL, NULL);
+}
+
+#define ORDER_COLUMNS \
+	"o.id, o.user_id, o.product_id, p.name, o.quantity, o.amount, o.amount_refunded, " \
+	"o.currency, o.status, o.stripe_payment_intent_id, o.stripe_checkout_session_id, " \
+	"o.created_at FROM orders o LEFT JOIN products p ON p.id = o.product_id"
+
+static void
+read_order(const struct db_result *r, size_t row, struct order_view *v)
+{
+	v->id = db_uint(r, row, 0);
+	v->user_id = db_uint(r, row, 1);
+	v->product_id = db_uint(r, row, 2);
+	v->product_name = db_str(r, row, 3);
+	v->quantity = (uint32_t)db_uint(r, row, 4);
+	v->amount = db_int(r, row, 5);
+	v->amount_refunded = db_int(r, row, 6);
+	v->currency = db_str(r, row, 7);
+	v->status = db_str(r, row, 8);
+	v->payment_intent = db_str(r, row, 9);
+	v->checkout_session = db_str(r, row, 10);
+	v->created_at = db_time(r, row, 11);
+}
+
+enum pb_err
+repo_orders_get(struct db *db, struct arena *a, uint64_t id, uint64_t user_id,
+    struct order_view *out)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = db_query_one(db, a,
+	    "SELECT " ORDER_COLUMNS " WHERE o.id = ? AND (? = 0 OR o.user_id = ?)",
+	    DB_ARGS(DB_UINT(id), DB_UINT(user_id), DB_UINT(user_id)), &r);
+	if (err == PB_OK)
+		read_order(&r, 0, out);
+	return err;
+}
+
+enum pb_err
+repo_orders_for_intent(struct db *db, struct arena *a, const char *payment_intent,
+    struct order_view *out)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = db_query_one(db, a, "SELECT " ORDER_COLUMNS " WHERE o.stripe_payment_intent_id = ?",
+	    DB_ARGS(DB_STR(payment_intent)), &r);
+	if (err == PB_OK)
+		read_order(&r, 0, out);
+	return err;
+}
+
+enum pb_err
+repo_orders_list(struct db *db, struct arena *a, uint64_t user_id, uint64_t starting_after,
+    size_t limit, struct order_view **items, size_t *n, bool *more)
+{
+	uint64_t after = UINT64_MAX;
+	struct db_result r;
+	enum pb_err err;
+
+	if (starting_after != 0) {
+		err = cursor_row(db, a, "SELECT id FROM orders WHERE id = ? AND user_id = ?",
+		    DB_UINT(starting_after), user_id, &after);
+		if (err != PB_OK)
+			return err;
+	}
+	err = db_query(db, a,
+	    "SELECT " ORDER_COLUMNS " WHERE o.user_id = ? AND o.id < ? ORDER BY o.id DESC LIMIT ?",
+	    DB_ARGS(DB_UINT(user_id), DB_UINT(after), DB_UINT(PAGE_PROBE(limit))), &r);
+	if (err != PB_OK)
+		return err;
+	*items = page(a, &r, limit, sizeof(**items), n, more);
+	if (*n > 0 && *items == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < *n; i++)
+		read_order(&r, i, &(*items)[i]);
+	return PB_OK;
 }
 
 enum pb_err

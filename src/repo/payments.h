@@ -55,6 +55,44 @@ enum pb_err repo_pi_insert(struct db *db, const struct pi_row *p);
 /* Status, error code and amount of an existing row (user and product stay). */
 enum pb_err repo_pi_update(struct db *db, const struct pi_row *p);
 
+/* A payment intent as its owner reads it. Strings in the arena; NULL when SQL NULL. */
+struct pi_view {
+	uint64_t row_id;
+	const char *stripe_id;
+	uint64_t user_id;
+	uint64_t product_id;		/* 0: none */
+	uint32_t quantity;
+	int64_t amount;
+	const char *currency;
+	const char *status;
+	const char *client_secret;
+	const char *last_error_code;
+	int64_t refreshed_at;		/* microseconds since the epoch; 0: never */
+	int64_t created_at;
+};
+
+/*
+ * Records an intent just created through the API (client_secret included) as belonging
+ * to p->user_id. A webhook may have stored it first: then only the secret, product and
+ * quantity it lacks are filled in, and its state stays.
+ */
+enum pb_err repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret);
+
+/* The intent stripe_id of user_id (0: of anyone). PB_ENOTFOUND when none. */
+enum pb_err repo_pi_get(struct db *db, struct arena *a, const char *stripe_id,
+    uint64_t user_id, struct pi_view *out);
+
+/*
+ * One page of user_id's intents, newest first: at most limit after the intent
+ * starting_after (NULL: from the newest; one that is not the user's: PB_ENOTFOUND).
+ * *items in the arena; *more says whether older ones remain.
+ */
+enum pb_err repo_pi_list(struct db *db, struct arena *a, uint64_t user_id,
+    const char *starting_after, size_t limit, struct pi_view **items, size_t *n, bool *more);
+
+/* Marks the intent as just brought up to date from Stripe (its state unchanged). */
+enum pb_err repo_pi_touch(struct db *db, const char *stripe_id);
+
 struct session_row {
 	const char *stripe_id;
 	uint64_t user_id;
@@ -91,6 +129,34 @@ struct order_row {
 
 /* Inserts the order of a payment intent; PB_ECONFLICT when it has one already. */
 enum pb_err repo_orders_insert(struct db *db, const struct order_row *o);
+
+/* An order as its owner reads it (product_name from the catalog, NULL when none). */
+struct order_view {
+	uint64_t id;
+	uint64_t user_id;
+	uint64_t product_id;		/* 0: none */
+	const char *product_name;
+	uint32_t quantity;
+	int64_t amount;
+	int64_t amount_refunded;
+	const char *currency;
+	const char *status;		/* paid, partially_refunded, refunded */
+	const char *payment_intent;
+	const char *checkout_session;	/* NULL when none */
+	int64_t created_at;		/* microseconds since the epoch */
+};
+
+/* Order id of user_id (0: of anyone). PB_ENOTFOUND when none. */
+enum pb_err repo_orders_get(struct db *db, struct arena *a, uint64_t id, uint64_t user_id,
+    struct order_view *out);
+
+/* The order of a payment intent. PB_ENOTFOUND when it has none (yet). */
+enum pb_err repo_orders_for_intent(struct db *db, struct arena *a, const char *payment_intent,
+    struct order_view *out);
+
+/* One page of user_id's orders, newest first, after order starting_after (0: newest). */
+enum pb_err repo_orders_list(struct db *db, struct arena *a, uint64_t user_id,
+    uint64_t starting_after, size_t limit, struct order_view **items, size_t *n, bool *more);
 
 /* Fills an existing order's missing checkout session (and product) from a session. */
 enum pb_err repo_orders_set_session(struct db *db, const char *payment_intent,

@@ -9,6 +9,10 @@ src_libpaybridge_a_SOURCES += \
 src_libpaybridge_a_SOURCES += \
 	src/services/accounts.c src/services/accounts.h
 src_libpaybridge_a_SOURCES += \
+	src/services/idempotency.c src/services/idempotency.h \
+	src/services/orders.c src/services/orders.h \
+	src/services/payments.c src/services/payments.h
+src_libpaybridge_a_SOURCES += \
 	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
 	src/services/webhook_effects.c src/services/webhook_customers.c \
 	src/services/webhook_rules.c src/services/webhook_rules.h

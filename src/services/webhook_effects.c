@@ -165,8 +165,9 @@ guard_row(struct db *db, struct arena *a, const struct wh_event *e, enum webhook
 	return err;
 }
 
-static enum pb_err
-apply_payment_intent(struct db *db, struct arena *a, const struct wh_event *e, bool *changed)
+enum pb_err
+webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_event *e,
+    bool *changed)
 {
 	struct json_object *o = e->object;
 	struct pi_row p = { 0 };
@@ -411,7 +412,7 @@ webhook_apply(struct db *db, struct arena *a, const struct wh_event *e, bool *ch
 	    strcmp(t, "payment_intent.processing") == 0 ||
 	    strcmp(t, "payment_intent.canceled") == 0 ||
 	    strcmp(t, "payment_intent.requires_action") == 0)
-		return apply_payment_intent(db, a, e, changed);
+		return webhook_apply_payment_intent(db, a, e, changed);
 	if (strcmp(t, "checkout.session.completed") == 0 ||
 	    strcmp(t, "checkout.session.expired") == 0)
 		return apply_checkout_session(db, a, e, changed);

@@ -43,6 +43,14 @@ enum metrics_event_class webhook_event_class(const char *type);
 enum pb_err webhook_apply(struct db *db, struct arena *a, const struct wh_event *e,
     bool *changed);
 
+/*
+ * A payment intent's state, as webhook_apply takes it from payment_intent.* events; also
+ * what a read applies when it retrieves the intent from Stripe (services/payments.c),
+ * with e->created the time of the retrieval, so that the same guard decides.
+ */
+enum pb_err webhook_apply_payment_intent(struct db *db, struct arena *a,
+    const struct wh_event *e, bool *changed);
+
 /* customer.updated and customer.deleted (webhook_customers.c), as webhook_apply. */
 enum pb_err webhook_apply_customer(struct db *db, struct arena *a, const struct wh_event *e,
     bool *changed);

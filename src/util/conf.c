@@ -86,6 +86,7 @@ static const struct conf_key keys[] = {
 	I(customer_inline_budget_ms, "2000", 0, 60000),
 	I(jobs_poll_interval_ms, "500", 10, 60000),
 	I(profile_sync_window_ms, "1000", 0, 60000),
+	I(status_refresh_after_ms, "5000", 0, 3600000),
 	I(jobs_max_attempts, "20", 1, 1000),
 	I(events_sync_interval, "600", 0, 86400),
 };

@@ -74,6 +74,7 @@ struct conf {
 	long long customer_inline_budget_ms;
 	long long jobs_poll_interval_ms;
 	long long profile_sync_window_ms;	/* a push waits this long after the last */
+	long long status_refresh_after_ms;	/* a read asks Stripe about older intents */
 	long long jobs_max_attempts;
 	long long events_sync_interval;	/* seconds between /v1/events syncs; 0: off */
 };

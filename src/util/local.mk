@@ -3,6 +3,7 @@ src_libpaybridge_a_SOURCES += \
 	src/util/backoff.c src/util/backoff.h \
 	src/util/buf.c src/util/buf.h \
 	src/util/conf.c src/util/conf.h \
+	src/util/digest.c src/util/digest.h \
 	src/util/err.c src/util/err.h \
 	src/util/hex.c src/util/hex.h \
 	src/util/json.c src/util/json.h \

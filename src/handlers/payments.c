@@ -1,0 +1,338 @@
+/* /v1/payments/intents: decode, call services/payments, encode (see payments.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include "handlers/handlers_private.h"
+#include "handlers/idempotent.h"
+#include "handlers/payments.h"
+#include "http/request.h"
+#include "services/idempotency.h"
+#include "services/payments.h"
+
+#define STRIPE_ID_MAX 255
+#define URL_MAX 2048
+#define AMOUNT_MAX 99999999LL
+
+/* A Stripe id as a client may send it: letters, digits and underscores. */
+static bool
+stripe_id_ok(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > STRIPE_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] == '_' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z')))
+			return false;
+	return true;
+}
+
+/* The {id} of the route when it could be an intent's; NULL (a 404) otherwise. */
+static const char *
+intent_id(const struct request *req)
+{
+	const char *id = request_route_param(req, "id");
+
+	return stripe_id_ok(id) ? id : NULL;
+}
+
+static struct json_object *
+intent_json(const struct payment_view *v)
+{
+	struct json_object *o = json_object_new_object(), *err = NULL, *next = NULL;
+	bool ok;
+
+	if (o == NULL)
+		return NULL;
+	if (v->error_code != NULL || v->decline_code != NULL) {
+		err = json_object_new_object();
+		if (err == NULL || !handlers_json_add_str(err, "code", v->error_code) ||
+		    !handlers_json_add_str(err, "declineCode", v->decline_code) ||
+		    !handlers_json_add_str(err, "message", v->error_message)) {
+			json_object_put(err);
+			json_object_put(o);
+			return NULL;
+		}
+	}
+	if (v->next_action != NULL) {
+		next = json_object_new_object();
+		if (next == NULL || !handlers_json_add_str(next, "type", v->next_action) ||
+		    !handlers_json_add_str(next, "redirectUrl", v->next_action_url)) {
+			json_object_put(next);
+			json_object_put(err);
+			json_object_put(o);
+			return NULL;
+		}
+	}
+	ok = handlers_json_add_str(o, "id", v->id) &&
+	    handlers_json_add_str(o, "status", v->status) &&
+	    handlers_json_add_int(o, "amount", v->amount) &&
+	    handlers_json_add_str(o, "currency", v->currency) &&
+	    handlers_json_add_str(o, "clientSecret", v->client_secret) &&
+	    (v->product_id != 0 ? handlers_json_add_int(o, "productId", (int64_t)v->product_id) :
+		handlers_json_add_str(o, "productId", NULL)) &&
+	    handlers_json_add_int(o, "quantity", v->quantity) &&
+	    handlers_json_add_time(o, "createdAt", v->created_at) &&
+	    (err != NULL ? handlers_json_add(o, "lastPaymentError", err) :
+		handlers_json_add_str(o, "lastPaymentError", NULL)) &&
+	    (next != NULL ? handlers_json_add(o, "nextAction", next) :
+		handlers_json_add_str(o, "nextAction", NULL)) &&
+	    handlers_json_add(o, "stale", json_object_new_boolean(v->stale));
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static enum pb_err
+answer_intent(struct response *resp, int status, const struct payment_view *v)
+{
+	struct json_object *o = intent_json(v);
+	enum pb_err err;
+
+	if (o == NULL)
+		return PB_ENOMEM;
+	err = response_data(resp, status, o);
+	json_object_put(o);
+	return err;
+}
+
+/* Answers a failure the service explained in why; other errors go back to the caller. */
+static enum pb_err
+answer_problem(struct response *resp, enum pb_err err, const struct payment_problem *why)
+{
+	struct json_object *fields = NULL;
+
+	if (err == PB_EFIELDS && why->field != NULL) {
+		if (!handlers_field_error(&fields, why->field, why->message))
+			return PB_ENOMEM;
+		return handlers_answer_fields(resp, fields);
+	}
+	if (why->code == NULL)
+		return err;
+	return response_error_status(resp, why->stripe_down ? 503 : pb_err_status(err), why->code,
+	    why->message, NULL);
+}
+
+/* Refuses every member of body not in allowed[0..n), and says why amounts are refused. */
+static void
+only_members(struct json_object *body, const char *const *allowed, size_t n,
+    struct json_object **fields)
+{
+	size_t i;
+
+	if (body == NULL)
+		return;
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		for (i = 0; i < n && strcmp(key, allowed[i]) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		if (strcmp(key, "amount") == 0 || strcmp(key, "currency") == 0)
+			(void)handlers_field_error(fields, key,
+			    "is decided by the server from the product");
+		else
+			(void)handlers_field_error(fields, key, "is not an accepted field");
+	}
+}
+
+/* ---- create ---- */
+
+static const char *const create_fields[] = { "productId", "quantity" };
+
+static enum pb_err
+create(struct app *app, struct request *req, struct response *resp, const struct idem *idem)
+{
+	struct json_object *fields = NULL;
+	struct payment_problem why;
+	struct payment_view v;
+	int64_t product = 0, quantity = 0;
+	enum pb_err err;
+
+	(void)handlers_int_member(req->json, "productId", true, 1, INT64_MAX, &product, &fields);
+	(void)handlers_int_member(req->json, "quantity", true, 1, PAYMENTS_QUANTITY_MAX, &quantity,
+	    &fields);
+	only_members(req->json, create_fields, 2, &fields);
+	if (fields != NULL)
+		return handlers_answer_fields(resp, fields);
+	err = payments_create_intent(app, req->arena, (uint64_t)req->user_id, (uint64_t)product,
+	    quantity, idem->op_key, &v, &why);
+	if (err != PB_OK)
+		return answer_problem(resp, err, &why);
+	return answer_intent(resp, 201, &v);
+}
+
+enum pb_err
+handle_payments_create(struct app *app, struct request *req, struct response *resp)
+{
+	return handlers_idempotent(app, req, resp, create);
+}
+
+/* ---- reads ---- */
+
+enum pb_err
+handle_payments_list(struct app *app, struct request *req, struct response *resp)
+{
+	struct json_object *fields = NULL, *items, *o;
+	struct payment_view *v;
+	const char *after;
+	size_t limit, n;
+	bool more;
+	enum pb_err err;
+
+	err = handlers_page(req, &limit, &after, &fields);
+	if (err == PB_EFIELDS)
+		return handlers_answer_fields(resp, fields);
+	if (err != PB_OK)
+		return err;
+	if (after != NULL && !stripe_id_ok(after))
+		return PB_ENOTFOUND;
+	err = payments_list_intents(app, req->arena, (uint64_t)req->user_id, after, limit, &v, &n,
+	    &more);
+	if (err != PB_OK)
+		return err;
+	items = json_object_new_array();
+	if (items == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		o = intent_json(&v[i]);
+		if (o == NULL || json_object_array_add(items, o) != 0) {
+			json_object_put(o);
+			json_object_put(items);
+			return PB_ENOMEM;
+		}
+	}
+	return handlers_answer_page(resp, items, more, n > 0 ? v[n - 1].id : NULL);
+}
+
+enum pb_err
+handle_payments_get(struct app *app, struct request *req, struct response *resp)
+{
+	const char *id = intent_id(req);
+	struct payment_view v;
+	enum pb_err err;
+
+	if (id == NULL)
+		return PB_ENOTFOUND;
+	err = payments_get_intent(app, req->arena, (uint64_t)req->user_id, id, &v);
+	if (err != PB_OK)
+		return err;
+	return answer_intent(resp, 200, &v);
+}
+
+/* ---- confirm and cancel ---- */
+
+static const char *const confirm_fields[] = { "paymentMethodId", "returnUrl" };
+#define NCONFIRM (sizeof(confirm_fields) / sizeof(confirm_fields[0]))
+
+static bool
+url_ok(const char *u, size_t len)
+{
+	return len <= URL_MAX &&
+	    (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0);
+}
+
+enum pb_err
+handle_payments_confirm(struct app *app, struct request *req, struct response *resp)
+{
+	const char *id = intent_id(req), *v[NCONFIRM];
+	struct json_object *fields = NULL;
+	struct payment_problem why;
+	struct payment_view out;
+	size_t lens[NCONFIRM];
+	enum pb_err err;
+
+	if (id == NULL)
+		return PB_ENOTFOUND;
+	if (handlers_body_fields(req->json, confirm_fields, NCONFIRM, 1, v, lens, &fields) == 0) {
+		if (!stripe_id_ok(v[0]))
+			(void)handlers_field_error(&fields, "paymentMethodId",
+			    "must be a payment method id");
+		if (v[1] != NULL && !url_ok(v[1], lens[1]))
+			(void)handlers_field_error(&fields, "returnUrl", "must be an http(s) URL");
+	}
+	if (fields != NULL)
+		return handlers_answer_fields(resp, fields);
+	err = payments_confirm(app, req->arena, (uint64_t)req->user_id, id, v[0], v[1], &out,
+	    &why);
+	if (err != PB_OK)
+		return answer_problem(resp, err, &why);
+	return answer_intent(resp, 200, &out);
+}
+
+enum pb_err
+handle_payments_cancel(struct app *app, struct request *req, struct response *resp)
+{
+	const char *id = intent_id(req);
+	struct payment_problem why;
+	struct payment_view out;
+	enum pb_err err;
+
+	if (id == NULL)
+		return PB_ENOTFOUND;
+	err = payments_cancel(app, req->arena, (uint64_t)req->user_id, id, &out, &why);
+	if (err != PB_OK)
+		return answer_problem(resp, err, &why);
+	return answer_intent(resp, 200, &out);
+}
+
+/* ---- refunds ---- */
+
+static const char *const refund_fields[] = { "amount", "reason" };
+static const char *const refund_reasons[] = { "duplicate", "fraudulent",
+	"requested_by_customer" };
+
+static enum pb_err
+refund(struct app *app, struct request *req, struct response *resp, const struct idem *idem)
+{
+	const char *id = intent_id(req), *reason = NULL;
+	struct json_object *fields = NULL, *data, *r;
+	struct payment_problem why;
+	struct payment_refund out;
+	int64_t amount = 0;
+	size_t i;
+	enum pb_err err;
+
+	if (id == NULL)
+		return PB_ENOTFOUND;
+	if (req->user_role == NULL || strcmp(req->user_role, "admin") != 0)
+		return PB_EFORBIDDEN;
+	(void)handlers_int_member(req->json, "amount", false, 1, AMOUNT_MAX, &amount, &fields);
+	if (json_object_object_get_ex(req->json, "reason", &r)) {
+		reason = json_object_is_type(r, json_type_string) ? json_object_get_string(r) : "";
+		for (i = 0; i < 3 && strcmp(reason, refund_reasons[i]) != 0; i++)
+			;
+		if (i == 3)
+			(void)handlers_field_error(&fields, "reason",
+			    "must be duplicate, fraudulent or requested_by_customer");
+	}
+	only_members(req->json, refund_fields, 2, &fields);
+	if (fields != NULL)
+		return handlers_answer_fields(resp, fields);
+	err = payments_refund(app, req->arena, req->user_role, id, amount, reason,
+	    idem->row_id != 0 ? idem->op_key : NULL, &out, &why);
+	if (err != PB_OK)
+		return answer_problem(resp, err, &why);
+	data = json_object_new_object();
+	if (data == NULL || !handlers_json_add_str(data, "id", out.id) ||
+	    !handlers_json_add_str(data, "status", out.status) ||
+	    !handlers_json_add_int(data, "amount", out.amount) ||
+	    !handlers_json_add_str(data, "currency", out.currency) ||
+	    !handlers_json_add_str(data, "paymentIntentId", out.payment_intent)) {
+		json_object_put(data);
+		return PB_ENOMEM;
+	}
+	err = response_data(resp, 201, data);
+	json_object_put(data);
+	return err;
+}
+
+enum pb_err
+handle_payments_refund(struct app *app, struct request *req, struct response *resp)
+{
+	return handlers_idempotent(app, req, resp, refund);
+}
