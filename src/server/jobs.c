@@ -4,6 +4,7 @@
 #include "server/jobs.h"
 #include "server/scoreboard.h"
 #include "services/events_sync.h"
+#include "services/idempotency.h"
 #include "services/outbox.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -18,6 +19,9 @@
  */
 #define SYNC_PAGES_PER_SLICE 10
 #define SYNC_RATE 5			/* Stripe list calls a second */
+/* Expired Idempotency-Keys go in small batches, so no delete holds locks for long. */
+#define PRUNE_EVERY_US (60 * 1000000LL)
+#define PRUNE_BATCH 500
 
 /* Keeps the heartbeat fresh while a sync slice runs. */
 static void
@@ -51,7 +55,7 @@ jobs_run(const struct conf *c, size_t slot, int64_t started_us)
 {
 	struct scoreboard_slot *sb = scoreboard_slot(slot);
 	struct app app;
-	int64_t gauges_at = 0, interval_us = c->events_sync_interval * 1000000LL;
+	int64_t gauges_at = 0, pruned_at = 0, interval_us = c->events_sync_interval * 1000000LL;
 	/* The first sync one interval after start: a restart is no reason to sync. */
 	int64_t sync_at = time_mono_us() + interval_us;
 
@@ -69,6 +73,15 @@ jobs_run(const struct conf *c, size_t slot, int64_t started_us)
 		if (now - gauges_at >= GAUGES_EVERY_US) {
 			outbox_refresh_gauges(&app);
 			gauges_at = now;
+		}
+		if (now - pruned_at >= PRUNE_EVERY_US) {
+			uint64_t n = PRUNE_BATCH;
+
+			/* Batch after batch while they come back full. */
+			while (n == PRUNE_BATCH && !child_stop && idem_prune(&app, PRUNE_BATCH, &n) ==
+			    PB_OK)
+				atomic_store(&sb->heartbeat_us, time_mono_us());
+			pruned_at = now;
 		}
 		if (interval_us > 0 && app.stripe != NULL && now >= sync_at && !child_stop)
 			sync_at = sync_slice(&app, sb, interval_us);

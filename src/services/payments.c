@@ -38,7 +38,7 @@ refuse(struct payment_problem *why, enum pb_err err, const char *field, const ch
 }
 
 /*
- * What a failed Stripe call becomes. Stripe down, slow or throttling is stripe_down
+ * What a failed Stripe call becomes. Stripe down, slow, busy or throttling is stripe_down
  * (503 with Retry-After); a refusal of what we sent is PB_ESTRIPE (502), except the
  * mapped errors a caller can act on, which pass through.
  */
@@ -47,7 +47,9 @@ stripe_failed(struct app *app, enum pb_err err, struct payment_problem *why)
 {
 	const struct stripe_error *e = stripe_last_error(app->stripe);
 
-	if (err == PB_ETIMEOUT || e->status == 0 || e->status == 429 || e->status >= 500) {
+	/* 409: the object or our key is busy on Stripe's side (a request still running). */
+	if (err == PB_ETIMEOUT || e->status == 0 || e->status == 409 || e->status == 429 ||
+	    e->status >= 500) {
 		why->stripe_down = true;
 		return refuse(why, PB_ESTRIPE, NULL, "stripe_unavailable",
 		    "Stripe could not be reached; try again shortly");
@@ -89,17 +91,24 @@ view_from_row(const struct pi_view *row, struct payment_view *out)
 	out->error_code = row->last_error_code;
 }
 
+/* A copy of an optional string: NULL stays NULL. */
+static const char *
+copy_opt(struct arena *a, const char *s)
+{
+	return s != NULL ? arena_strdup(a, s) : NULL;
+}
+
 /* Adds what only Stripe's object says (why a card failed, what to do next) to out. */
 static void
 overlay(struct arena *a, const struct stripe_payment_intent *pi, struct payment_view *out)
 {
 	const char *url;
 
-	out->decline_code = arena_strdup(a, pi->last_error_decline_code);
-	out->error_message = arena_strdup(a, pi->last_error_message);
-	out->next_action = arena_strdup(a, pi->next_action_type);
+	out->decline_code = copy_opt(a, pi->last_error_decline_code);
+	out->error_message = copy_opt(a, pi->last_error_message);
+	out->next_action = copy_opt(a, pi->next_action_type);
 	url = json_get_str(json_get_path(pi->raw, "next_action.redirect_to_url"), "url");
-	out->next_action_url = arena_strdup(a, url);
+	out->next_action_url = copy_opt(a, url);
 }
 
 struct apply_ctx {
@@ -505,13 +514,12 @@ payments_refund(struct app *app, struct arena *a, const char *role, const char *
 	if (err != PB_OK)
 		return stripe_failed(app, err, why);
 	out->id = arena_strdup(a, r.id);
-	out->status = arena_strdup(a, r.status);
+	out->status = copy_opt(a, r.status);
 	out->amount = r.amount;
-	out->currency = arena_strdup(a, r.currency);
+	out->currency = copy_opt(a, r.currency);
 	out->payment_intent = arena_strdup(a, r.payment_intent != NULL ? r.payment_intent : id);
 	stripe_refund_free(&r);
-	if (out->id == NULL || out->status == NULL || out->currency == NULL ||
-	    out->payment_intent == NULL)
+	if (out->id == NULL || out->payment_intent == NULL)
 		return PB_ENOMEM;
 	return PB_OK;
 }

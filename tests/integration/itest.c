@@ -150,25 +150,47 @@ itest_header(const struct itest_response *r, const char *name, char *out, size_t
 	return false;
 }
 
-static struct json_object *
-at_path(const struct itest_response *r, const char *path)
+struct json_object *
+itest_json_at(struct json_object *o, const char *path)
 {
-	struct json_object *o = r->json;
 	char part[128];
 
 	while (o != NULL && *path != '\0') {
 		const char *dot = strchr(path, '.');
 		size_t n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+		char *end;
+		unsigned long i;
 
 		if (n >= sizeof(part))
 			return NULL;
 		memcpy(part, path, n);
 		part[n] = '\0';
-		if (!json_object_object_get_ex(o, part, &o))
+		if (json_object_is_type(o, json_type_array)) {
+			i = strtoul(part, &end, 10);
+			if (*end != '\0' || end == part || i >= json_object_array_length(o))
+				return NULL;
+			o = json_object_array_get_idx(o, i);
+		} else if (!json_object_object_get_ex(o, part, &o)) {
 			return NULL;
+		}
 		path += n + (dot != NULL);
 	}
 	return o;
+}
+
+static struct json_object *
+at_path(const struct itest_response *r, const char *path)
+{
+	return itest_json_at(r->json, path);
+}
+
+bool
+itest_json_bool(const struct itest_response *r, const char *path, bool def)
+{
+	struct json_object *o = at_path(r, path);
+
+	return o != NULL && json_object_is_type(o, json_type_boolean) ? json_object_get_boolean(o)
+								       : def;
 }
 
 const char *

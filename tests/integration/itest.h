@@ -49,6 +49,15 @@ bool itest_header(const struct itest_response *r, const char *name, char *out, s
 /* Returns the string at a dotted JSON path of r's body, or NULL. Borrowed from r. */
 const char *itest_json_str(const struct itest_response *r, const char *path);
 
+/*
+ * The value at a dotted path below o ("data.items.0.id": a number indexes an array), or
+ * NULL. Borrowed from o.
+ */
+struct json_object *itest_json_at(struct json_object *o, const char *path);
+
+/* Returns the boolean at a dotted JSON path of r's body, or def. */
+bool itest_json_bool(const struct itest_response *r, const char *path, bool def);
+
 /* Returns the integer at a dotted JSON path of r's body, or def. */
 long long itest_json_int(const struct itest_response *r, const char *path, long long def);
 
