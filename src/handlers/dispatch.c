@@ -44,6 +44,8 @@ static const struct route routes[] = {
 	    "payments_cancel" },
 	{ HTTP_POST, "/v1/payments/intents/{id}/refunds", handle_payments_refund,
 	    ROUTE_AUTH | ROUTE_BODY, "payments_refund" },
+	{ HTTP_POST, "/v1/payments/guest/intents", handle_payments_guest_create, ROUTE_BODY,
+	    "payments_guest_create" },
 	{ HTTP_GET, "/v1/orders", handle_orders_list, ROUTE_AUTH, "orders_list" },
 	{ HTTP_GET, "/v1/orders/{id}", handle_orders_get, ROUTE_AUTH, "orders_get" },
 	{ HTTP_POST, "/v1/webhooks/stripe", handle_webhooks_stripe, ROUTE_RAW_BODY,

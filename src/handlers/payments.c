@@ -1,14 +1,18 @@
 /* /v1/payments/intents: decode, call services/payments, encode (see payments.h). */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "handlers/handlers_private.h"
 #include "handlers/idempotent.h"
 #include "handlers/payments.h"
 #include "http/request.h"
+#include "services/app.h"
+#include "services/guest_payments.h"
 #include "services/idempotency.h"
 #include "services/payments.h"
+#include "util/conf.h"
 
 #define STRIPE_ID_MAX 255
 #define URL_MAX 2048
@@ -170,6 +174,66 @@ enum pb_err
 handle_payments_create(struct app *app, struct request *req, struct response *resp)
 {
 	return handlers_idempotent(app, req, resp, create);
+}
+
+/* ---- guests ---- */
+
+static const char *const guest_fields[] = { "email", "name", "productId", "quantity" };
+
+/* A string member: required or not; NULL when absent, with a message when not a string. */
+static const char *
+string_member(struct json_object *body, const char *name, bool required,
+    struct json_object **fields)
+{
+	struct json_object *v;
+
+	if (body == NULL || !json_object_object_get_ex(body, name, &v)) {
+		if (required)
+			(void)handlers_field_error(fields, name, "is required");
+		return NULL;
+	}
+	if (v == NULL || !json_object_is_type(v, json_type_string)) {
+		(void)handlers_field_error(fields, name, "must be a string");
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+enum pb_err
+handle_payments_guest_create(struct app *app, struct request *req, struct response *resp)
+{
+	const char *key = request_header(req, "Idempotency-Key"), *email, *name;
+	struct json_object *fields = NULL;
+	struct payment_problem why;
+	struct payment_view v;
+	int64_t product = 0, quantity = 0, retry = 0;
+	char seconds[24];
+	enum pb_err err;
+
+	if (!app->conf->guest_payments)
+		return PB_ENOTFOUND;
+	if (key != NULL && !idem_key_ok(key))
+		return response_error(resp, PB_EINVAL, "invalid_idempotency_key",
+		    "Idempotency-Key must be 1 to 255 printable ASCII characters", NULL);
+	email = string_member(req->json, "email", true, &fields);
+	name = string_member(req->json, "name", false, &fields);
+	(void)handlers_int_member(req->json, "productId", true, 1, INT64_MAX, &product, &fields);
+	(void)handlers_int_member(req->json, "quantity", true, 1, PAYMENTS_QUANTITY_MAX, &quantity,
+	    &fields);
+	only_members(req->json, guest_fields, 4, &fields);
+	if (fields != NULL)
+		return handlers_answer_fields(resp, fields);
+	err = guest_create_intent(app, req->arena, email, name, req->remote_addr,
+	    (uint64_t)product, quantity, key, req->request_id, &v, &why, &retry);
+	if (err == PB_ERATE) {
+		(void)snprintf(seconds, sizeof(seconds), "%lld", (long long)retry);
+		err = response_error(resp, PB_ERATE, "too_many_requests",
+		    "too many guest payments from this address or client; try again later", NULL);
+		return err == PB_OK ? response_header(resp, "Retry-After", seconds) : err;
+	}
+	if (err != PB_OK)
+		return answer_problem(resp, err, &why);
+	return answer_intent(resp, 201, &v);
 }
 
 /* ---- reads ---- */

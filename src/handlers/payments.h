@@ -19,6 +19,14 @@
 enum pb_err handle_payments_create(struct app *app, struct request *req,
     struct response *resp);
 
+/*
+ * POST /v1/payments/guest/intents {email, name?, productId, quantity} (no account; only
+ * with guest_payments = on, else 404): 201 with the intent; 429 with Retry-After past the
+ * rate limits. An Idempotency-Key makes repeats return the same intent.
+ */
+enum pb_err handle_payments_guest_create(struct app *app, struct request *req,
+    struct response *resp);
+
 /* GET /v1/payments/intents?limit&startingAfter: the caller's, newest first. */
 enum pb_err handle_payments_list(struct app *app, struct request *req, struct response *resp);
 

@@ -70,7 +70,7 @@ repo_idem_delete(struct db *db, uint64_t id)
 }
 
 enum pb_err
-repo_idem_prune(struct db *db, int64_t before_us, size_t limit, uint64_t *deleted)
+repo_idem_prune(struct db *db, int64_t before_us, uint64_t limit, uint64_t *deleted)
 {
 	return db_exec(db, "DELETE FROM api_idempotency WHERE created_at < ? LIMIT ?",
 	    DB_ARGS(DB_TIME(before_us), DB_UINT(limit)), deleted, NULL);

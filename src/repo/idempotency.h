@@ -49,6 +49,7 @@ enum pb_err repo_idem_complete(struct db *db, uint64_t id, int status, const cha
 enum pb_err repo_idem_delete(struct db *db, uint64_t id);
 
 /* Deletes up to limit rows created before before_us; *deleted says how many. */
-enum pb_err repo_idem_prune(struct db *db, int64_t before_us, size_t limit, uint64_t *deleted);
+enum pb_err repo_idem_prune(struct db *db, int64_t before_us, uint64_t limit,
+    uint64_t *deleted);
 
 #endif

@@ -23,3 +23,6 @@ src_libpaybridge_a_SOURCES += src/repo/products.c src/repo/products.h
 
 # Our own POST endpoints' answers by Idempotency-Key.
 src_libpaybridge_a_SOURCES += src/repo/idempotency.c src/repo/idempotency.h
+
+# Guest payments: guest customers and rate counters.
+src_libpaybridge_a_SOURCES += src/repo/guests.c src/repo/guests.h

@@ -37,6 +37,7 @@ lock_row(struct db *db, struct arena *a, const char *sql, const char *stripe_id,
 	out->status = db_str(&r, 0, 0);
 	out->last_event_created = db_int(&r, 0, 1);
 	out->user_id = db_uint(&r, 0, 2);
+	out->guest_email = db_str(&r, 0, 3);
 	return PB_OK;
 }
 
@@ -74,18 +75,19 @@ enum pb_err
 repo_pi_lock(struct db *db, struct arena *a, const char *stripe_id, struct row_state *out)
 {
 	return lock_row(db, a,
-	    "SELECT status, last_event_created, user_id FROM payment_intents WHERE stripe_id = ? "
-	    "FOR UPDATE", stripe_id, out);
+	    "SELECT status, last_event_created, user_id, guest_email FROM payment_intents "
+	    "WHERE stripe_id = ? FOR UPDATE", stripe_id, out);
 }
 
 enum pb_err
 repo_pi_insert(struct db *db, const struct pi_row *p)
 {
 	return db_exec(db,
-	    "INSERT INTO payment_intents (stripe_id, user_id, product_id, quantity, amount, "
-	    "currency, status, last_error_code, last_event_created, refreshed_at) "
-	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, ?, NOW(6))",
-	    DB_ARGS(DB_STR(p->stripe_id), DB_UINT(p->user_id), opt_id(p->product_id),
+	    "INSERT INTO payment_intents (stripe_id, user_id, guest_email, product_id, quantity, "
+	    "amount, currency, status, last_error_code, last_event_created, refreshed_at) "
+	    "VALUES (?, ?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, ?, NOW(6))",
+	    DB_ARGS(DB_STR(p->stripe_id), opt_id(p->user_id), DB_STR(p->guest_email),
+		opt_id(p->product_id),
 		DB_UINT(p->quantity), DB_INT(p->amount), DB_STR(p->currency), DB_STR(p->status),
 		DB_STR(p->last_error_code), DB_INT(p->event_created)),
 	    NULL, NULL);
@@ -107,15 +109,15 @@ repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret)
 {
 	/* last_event_created stays 0: every event about the intent is newer than this. */
 	return db_exec(db,
-	    "INSERT INTO payment_intents (stripe_id, user_id, product_id, quantity, amount, "
-	    "currency, status, client_secret, refreshed_at) "
-	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, NOW(6)) "
+	    "INSERT INTO payment_intents (stripe_id, user_id, guest_email, product_id, quantity, "
+	    "amount, currency, status, client_secret, refreshed_at) "
+	    "VALUES (?, ?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, NOW(6)) "
 	    "ON DUPLICATE KEY UPDATE client_secret = COALESCE(client_secret, VALUES(client_secret)), "
 	    "product_id = COALESCE(product_id, VALUES(product_id)), "
 	    "quantity = IF(product_id <=> VALUES(product_id), VALUES(quantity), quantity)",
-	    DB_ARGS(DB_STR(p->stripe_id), DB_UINT(p->user_id), opt_id(p->product_id),
-		DB_UINT(p->quantity), DB_INT(p->amount), DB_STR(p->currency), DB_STR(p->status),
-		DB_STR(client_secret)),
+	    DB_ARGS(DB_STR(p->stripe_id), opt_id(p->user_id), DB_STR(p->guest_email),
+		opt_id(p->product_id), DB_UINT(p->quantity), DB_INT(p->amount),
+		DB_STR(p->currency), DB_STR(p->status), DB_STR(client_secret)),
 	    NULL, NULL);
 }
 
@@ -265,10 +267,11 @@ enum pb_err
 repo_orders_insert(struct db *db, const struct order_row *o)
 {
 	return db_exec(db,
-	    "INSERT INTO orders (user_id, product_id, quantity, amount, currency, "
+	    "INSERT INTO orders (user_id, guest_email, product_id, quantity, amount, currency, "
 	    "stripe_payment_intent_id, stripe_checkout_session_id, status, last_event_created) "
-	    "VALUES (?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, 'paid', ?)",
-	    DB_ARGS(DB_UINT(o->user_id), opt_id(o->product_id), DB_UINT(o->quantity),
+	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, 'paid', ?)",
+	    DB_ARGS(opt_id(o->user_id), DB_STR(o->guest_email), opt_id(o->product_id),
+		DB_UINT(o->quantity),
 		DB_INT(o->amount), DB_STR(o->currency), DB_STR(o->payment_intent),
 		DB_STR(o->checkout_session), DB_INT(o->event_created)),
 	    NULL, NULL);
@@ -352,6 +355,23 @@ repo_orders_list(struct db *db, struct arena *a, uint64_t user_id, uint64_t star
 	for (size_t i = 0; i < *n; i++)
 		read_order(&r, i, &(*items)[i]);
 	return PB_OK;
+}
+
+enum pb_err
+repo_pay_adopt_guest(struct db *db, uint64_t user_id, const char *email, uint64_t *n)
+{
+	uint64_t intents = 0, orders = 0;
+	enum pb_err err;
+
+	err = db_exec(db,
+	    "UPDATE payment_intents SET user_id = ? WHERE guest_email = LOWER(TRIM(?)) AND "
+	    "user_id IS NULL", DB_ARGS(DB_UINT(user_id), DB_STR(email)), &intents, NULL);
+	if (err == PB_OK)
+		err = db_exec(db,
+		    "UPDATE orders SET user_id = ? WHERE guest_email = LOWER(TRIM(?)) AND "
+		    "user_id IS NULL", DB_ARGS(DB_UINT(user_id), DB_STR(email)), &orders, NULL);
+	*n = intents + orders;
+	return err;
 }
 
 enum pb_err

@@ -26,7 +26,8 @@ struct row_state {
 	bool found;
 	const char *status;
 	int64_t last_event_created;
-	uint64_t user_id;
+	uint64_t user_id;		/* 0 for a guest's row */
+	const char *guest_email;	/* a guest's row: whose it is; else NULL */
 };
 
 /*
@@ -37,9 +38,11 @@ struct row_state {
 enum pb_err repo_pay_user_for(struct db *db, struct arena *a, const char *customer,
     uint64_t meta_user_id, uint64_t *user_id);
 
+/* user_id 0 with guest_email set: a guest's (migration 0005). */
 struct pi_row {
 	const char *stripe_id;
 	uint64_t user_id;
+	const char *guest_email;	/* trimmed, lower case; NULL for a user's */
 	uint64_t product_id;		/* 0: none */
 	uint32_t quantity;
 	int64_t amount;
@@ -117,7 +120,8 @@ enum pb_err repo_session_insert(struct db *db, const struct session_row *s);
 enum pb_err repo_session_update(struct db *db, const struct session_row *s);
 
 struct order_row {
-	uint64_t user_id;
+	uint64_t user_id;		/* 0: a guest's, and guest_email says whose */
+	const char *guest_email;
 	uint64_t product_id;		/* 0: none */
 	uint32_t quantity;
 	int64_t amount;
@@ -129,6 +133,13 @@ struct order_row {
 
 /* Inserts the order of a payment intent; PB_ECONFLICT when it has one already. */
 enum pb_err repo_orders_insert(struct db *db, const struct order_row *o);
+
+/*
+ * Gives the guest intents and orders of email (as typed; compared trimmed and in lower
+ * case) to user_id, who has just registered with it. *n: how many rows changed.
+ */
+enum pb_err repo_pay_adopt_guest(struct db *db, uint64_t user_id, const char *email,
+    uint64_t *n);
 
 /* An order as its owner reads it (product_name from the catalog, NULL when none). */
 struct order_view {

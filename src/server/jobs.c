@@ -4,6 +4,7 @@
 #include "server/jobs.h"
 #include "server/scoreboard.h"
 #include "services/events_sync.h"
+#include "services/guest_payments.h"
 #include "services/idempotency.h"
 #include "services/outbox.h"
 #include "util/conf.h"
@@ -19,7 +20,10 @@
  */
 #define SYNC_PAGES_PER_SLICE 10
 #define SYNC_RATE 5			/* Stripe list calls a second */
-/* Expired Idempotency-Keys go in small batches, so no delete holds locks for long. */
+/*
+ * Expired Idempotency-Keys and rate counters go in small batches, so no delete holds
+ * locks for long.
+ */
 #define PRUNE_EVERY_US (60 * 1000000LL)
 #define PRUNE_BATCH 500
 
@@ -50,6 +54,17 @@ sync_slice(struct app *app, struct scoreboard_slot *sb, int64_t interval_us)
 	return time_mono_us() + interval_us;
 }
 
+/* Deletes what fn finds expired, batch after batch while they come back full. */
+static void
+prune(struct app *app, struct scoreboard_slot *sb,
+    enum pb_err (*fn)(struct app *app, uint64_t limit, uint64_t *deleted))
+{
+	uint64_t n = PRUNE_BATCH;
+
+	while (n == PRUNE_BATCH && !child_stop && fn(app, PRUNE_BATCH, &n) == PB_OK)
+		atomic_store(&sb->heartbeat_us, time_mono_us());
+}
+
 int
 jobs_run(const struct conf *c, size_t slot, int64_t started_us)
 {
@@ -75,12 +90,8 @@ jobs_run(const struct conf *c, size_t slot, int64_t started_us)
 			gauges_at = now;
 		}
 		if (now - pruned_at >= PRUNE_EVERY_US) {
-			uint64_t n = PRUNE_BATCH;
-
-			/* Batch after batch while they come back full. */
-			while (n == PRUNE_BATCH && !child_stop && idem_prune(&app, PRUNE_BATCH, &n) ==
-			    PB_OK)
-				atomic_store(&sb->heartbeat_us, time_mono_us());
+			prune(&app, sb, idem_prune);
+			prune(&app, sb, guest_prune);
 			pruned_at = now;
 		}
 		if (interval_us > 0 && app.stripe != NULL && now >= sync_at && !child_stop)

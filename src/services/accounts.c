@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 
 #include "repo/db.h"
+#include "repo/payments.h"
 #include "repo/throttle.h"
 #include "repo/users.h"
 #include "services/accounts.h"
@@ -447,15 +448,21 @@ struct signup_tx {
 	struct customers_claim claim;	/* the create_customer job, handed to the inline run */
 };
 
-/* The user and its create_customer job commit together, or neither does. */
+/*
+ * The user and its create_customer job commit together, or neither does; so does the
+ * adoption of what the address bought as a guest (guest_payments.h).
+ */
 static enum pb_err
 signup_tx(struct db *db, void *arg)
 {
 	struct signup_tx *t = arg;
+	uint64_t adopted = 0;
 	enum pb_err err;
 
 	/* PB_ECONFLICT here is the UNIQUE key on the normalised email: it is taken. */
 	err = repo_users_insert(db, t->name, t->email, t->hash, &t->id);
+	if (err == PB_OK)
+		err = repo_pay_adopt_guest(db, t->id, t->email, &adopted);
 	if (err != PB_OK)
 		return err;
 	return customers_enqueue(t->app, db, t->id, t->name, t->email,

@@ -11,6 +11,7 @@
 #include "repo/users.h"
 #include "services/app.h"
 #include "services/customers.h"
+#include "services/guest_payments.h"
 #include "services/outbox.h"
 #include "services/profile.h"
 #include "stripe/client.h"
@@ -183,6 +184,32 @@ changed_meanwhile(struct app *app, struct arena *a, uint64_t user_id, const char
 }
 
 /*
+ * An address that paid as a guest has a customer already (guest_payments.h): it becomes
+ * the user's, with the user's name and metadata, under a key of its own (this job's key
+ * may have been spent on a creation that failed). PB_ENOTFOUND when there is none, or
+ * when Stripe no longer has it: then a customer is created as for anyone.
+ */
+static enum pb_err
+adopt_guest(struct app *app, struct arena *a, const struct job *job,
+    const struct stripe_customer_params *params, struct stripe_customer *out)
+{
+	const char *guest, *key;
+	enum pb_err err;
+
+	err = guest_customer_for(app, a, params->email, &guest);
+	if (err != PB_OK)
+		return err;
+	key = arena_printf(a, "%s-adopt", job->idempotency_key);
+	if (key == NULL)
+		return PB_ENOMEM;
+	err = stripe_customer_update(app->stripe, guest, params, key, out);
+	if (err == PB_OK)
+		log_event(LOGL_INFO, "adopted guest customer", (const struct log_kv[]){
+			LOG_NUM("user_id", job->user_id), LOG_STR("customer", guest) }, 2);
+	return err;
+}
+
+/*
  * Asks Stripe for job's customer with name, email and source (the job's snapshot) and
  * records it on the user. *out_id: the customer the user has now (in a), NULL when the
  * user is gone.
@@ -212,7 +239,9 @@ create(struct app *app, struct arena *a, const struct job *job, const char *name
 		.metadata = meta,
 		.nmetadata = 2,
 	};
-	err = stripe_customer_create(app->stripe, &params, job->idempotency_key, &customer);
+	err = adopt_guest(app, a, job, &params, &customer);
+	if (err == PB_ENOTFOUND)
+		err = stripe_customer_create(app->stripe, &params, job->idempotency_key, &customer);
 	if (err != PB_OK)
 		return err;
 	err = repo_users_set_customer(app->db, a, job->user_id, customer.id, name, email, &stored,

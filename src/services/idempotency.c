@@ -15,8 +15,8 @@
 /* An in-flight key older than this belongs to a worker that died or was killed. */
 #define IN_FLIGHT_SLACK_S 5
 
-static bool
-key_ok(const char *key)
+bool
+idem_key_ok(const char *key)
 {
 	size_t n = strlen(key);
 
@@ -90,7 +90,7 @@ idem_begin(struct app *app, struct arena *a, uint64_t user_id, const char *key,
 		n = snprintf(out->op_key, sizeof(out->op_key), "r%s", request_id);
 		return n < 0 || (size_t)n >= sizeof(out->op_key) ? PB_ENOMEM : PB_OK;
 	}
-	if (!key_ok(key))
+	if (!idem_key_ok(key))
 		return PB_EINVAL;
 	err = derive_op_key(user_id, key, out->op_key);
 	if (err != PB_OK)
@@ -169,7 +169,7 @@ idem_finish(struct app *app, const struct idem *idem, int status, const char *bo
 }
 
 enum pb_err
-idem_prune(struct app *app, size_t limit, uint64_t *deleted)
+idem_prune(struct app *app, uint64_t limit, uint64_t *deleted)
 {
 	return repo_idem_prune(app->db, time_real_us() - (int64_t)IDEM_TTL_S * 1000000, limit,
 	    deleted);

@@ -9,6 +9,7 @@
 #ifndef PB_SERVICES_IDEMPOTENCY_H
 #define PB_SERVICES_IDEMPOTENCY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,9 @@ struct idem {
 	size_t replay_len;
 };
 
+/* Whether key is 1..IDEM_KEY_MAX printable ASCII characters, as a key must be. */
+bool idem_key_ok(const char *key);
+
 /*
  * Starts the request of user_id (method, path and body fingerprint it) under the
  * caller's key (NULL when none was sent; then *start is IDEM_RUN and nothing is stored).
@@ -65,6 +69,6 @@ enum pb_err idem_finish(struct app *app, const struct idem *idem, int status,
     const char *body, size_t len);
 
 /* Deletes up to limit keys older than IDEM_TTL_S; *deleted says how many. */
-enum pb_err idem_prune(struct app *app, size_t limit, uint64_t *deleted);
+enum pb_err idem_prune(struct app *app, uint64_t limit, uint64_t *deleted);
 
 #endif

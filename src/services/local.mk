@@ -11,7 +11,8 @@ src_libpaybridge_a_SOURCES += \
 src_libpaybridge_a_SOURCES += \
 	src/services/idempotency.c src/services/idempotency.h \
 	src/services/orders.c src/services/orders.h \
-	src/services/payments.c src/services/payments.h
+	src/services/payments.c src/services/payments.h src/services/payments_internal.h \
+	src/services/guest_payments.c src/services/guest_payments.h
 src_libpaybridge_a_SOURCES += \
 	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
 	src/services/webhook_effects.c src/services/webhook_customers.c \

@@ -11,6 +11,7 @@
 #include "services/app.h"
 #include "services/customers.h"
 #include "services/payments.h"
+#include "services/payments_internal.h"
 #include "services/webhook_rules.h"
 #include "services/webhooks_internal.h"
 #include "stripe/client.h"
@@ -27,8 +28,8 @@
 /* A payment path waits this long for a customer it must create first. */
 #define CUSTOMER_BUDGET_MS 5000
 
-static enum pb_err
-refuse(struct payment_problem *why, enum pb_err err, const char *field, const char *code,
+enum pb_err
+payments_refuse(struct payment_problem *why, enum pb_err err, const char *field, const char *code,
     const char *message)
 {
 	why->field = field;
@@ -42,8 +43,8 @@ refuse(struct payment_problem *why, enum pb_err err, const char *field, const ch
  * (503 with Retry-After); a refusal of what we sent is PB_ESTRIPE (502), except the
  * mapped errors a caller can act on, which pass through.
  */
-static enum pb_err
-stripe_failed(struct app *app, enum pb_err err, struct payment_problem *why)
+enum pb_err
+payments_stripe_failed(struct app *app, enum pb_err err, struct payment_problem *why)
 {
 	const struct stripe_error *e = stripe_last_error(app->stripe);
 
@@ -51,12 +52,12 @@ stripe_failed(struct app *app, enum pb_err err, struct payment_problem *why)
 	if (err == PB_ETIMEOUT || e->status == 0 || e->status == 409 || e->status == 429 ||
 	    e->status >= 500) {
 		why->stripe_down = true;
-		return refuse(why, PB_ESTRIPE, NULL, "stripe_unavailable",
+		return payments_refuse(why, PB_ESTRIPE, NULL, "stripe_unavailable",
 		    "Stripe could not be reached; try again shortly");
 	}
 	if (err == PB_ECONFIG)
 		return err;
-	return refuse(why, PB_ESTRIPE, NULL, "stripe_error", "Stripe refused the request");
+	return payments_refuse(why, PB_ESTRIPE, NULL, "stripe_error", "Stripe refused the request");
 }
 
 /* The caller's customer, created now when missing (lazy creation, exactly once). */
@@ -70,7 +71,7 @@ customer_of(struct app *app, uint64_t user_id, char *id, size_t idlen,
 	    idlen);
 	if (err == PB_ESTRIPE || err == PB_ETIMEOUT) {
 		why->stripe_down = true;
-		return refuse(why, PB_ESTRIPE, NULL, "stripe_unavailable",
+		return payments_refuse(why, PB_ESTRIPE, NULL, "stripe_unavailable",
 		    "the Stripe customer could not be created yet; try again shortly");
 	}
 	return err;
@@ -160,82 +161,73 @@ apply_and_read(struct app *app, struct arena *a, const struct stripe_payment_int
 
 /* ---- creation ---- */
 
-static enum pb_err
-priced(struct app *app, struct arena *a, uint64_t product_id, int64_t quantity,
+enum pb_err
+payments_priced(struct app *app, struct arena *a, uint64_t product_id, int64_t quantity,
     struct product *p, struct payment_problem *why)
 {
 	enum pb_err err;
 
 	if (quantity < 1 || quantity > PAYMENTS_QUANTITY_MAX)
-		return refuse(why, PB_EFIELDS, "quantity", NULL, "must be an integer from 1 to 100");
+		return payments_refuse(why, PB_EFIELDS, "quantity", NULL, "must be an integer from 1 to 100");
 	err = repo_products_get(app->db, a, product_id, p);
 	if (err == PB_ENOTFOUND)
-		return refuse(why, PB_EFIELDS, "productId", NULL, "names no product");
+		return payments_refuse(why, PB_EFIELDS, "productId", NULL, "names no product");
 	if (err != PB_OK)
 		return err;
 	if (!p->active)
-		return refuse(why, PB_EFIELDS, "productId", NULL, "is no longer sold");
+		return payments_refuse(why, PB_EFIELDS, "productId", NULL, "is no longer sold");
 	if (p->recurring)
-		return refuse(why, PB_EFIELDS, "productId",
+		return payments_refuse(why, PB_EFIELDS, "productId",
 		    NULL, "is a subscription: start it with a Checkout session");
 	if (p->amount > AMOUNT_MAX / quantity)
-		return refuse(why, PB_EFIELDS, "quantity", NULL,
+		return payments_refuse(why, PB_EFIELDS, "quantity", NULL,
 		    "makes an amount larger than Stripe accepts");
 	return PB_OK;
 }
 
 enum pb_err
-payments_create_intent(struct app *app, struct arena *a, uint64_t user_id,
-    uint64_t product_id, int64_t quantity, const char *op_key, struct payment_view *out,
-    struct payment_problem *why)
+payments_make_intent(struct app *app, struct arena *a, const struct intent_for *f,
+    const struct product *product, int64_t quantity, const char *key,
+    struct payment_view *out, struct payment_problem *why)
 {
-	char customer[CUSTOMER_ID_MAX + 1], uid[24], pid[24], qty[24];
+	char uid[24], pid[24], qty[24];
 	struct stripe_payment_intent pi = { 0 };
 	struct stripe_payment_intent_params params;
 	struct stripe_kv meta[3];
-	struct product p;
-	struct user u;
+	const struct product p = *product;
 	struct pi_row row;
-	const char *key, *description;
+	const char *description;
+	struct pi_view v;
 	enum pb_err err;
 
-	memset(why, 0, sizeof(*why));
-	err = priced(app, a, product_id, quantity, &p, why);
-	if (err != PB_OK)
-		return err;
-	err = repo_users_get(app->db, a, user_id, &u);
-	if (err != PB_OK)
-		return err;
-	err = customer_of(app, user_id, customer, sizeof(customer), why);
-	if (err != PB_OK)
-		return err;
-	(void)snprintf(uid, sizeof(uid), "%" PRIu64, user_id);
+	/* A guest's intent says whose it is by its customer and receipt_email. */
+	(void)snprintf(uid, sizeof(uid), "%" PRIu64, f->user_id);
 	(void)snprintf(pid, sizeof(pid), "%" PRIu64, p.id);
 	(void)snprintf(qty, sizeof(qty), "%" PRId64, quantity);
-	meta[0] = (struct stripe_kv){ "user_id", uid };
-	meta[1] = (struct stripe_kv){ "product_id", pid };
-	meta[2] = (struct stripe_kv){ "quantity", qty };
+	meta[0] = (struct stripe_kv){ "product_id", pid };
+	meta[1] = (struct stripe_kv){ "quantity", qty };
+	meta[2] = (struct stripe_kv){ "user_id", uid };
 	description = quantity == 1 ? p.name :
 	    arena_printf(a, "%s (x%" PRId64 ")", p.name, quantity);
-	key = arena_printf(a, "paybridge-pi-%s", op_key);
-	if (description == NULL || key == NULL)
+	if (description == NULL)
 		return PB_ENOMEM;
 	params = (struct stripe_payment_intent_params){
 		.amount = p.amount * quantity,
 		.currency = p.currency,
-		.customer = customer,
+		.customer = f->customer,
 		.description = description,
-		.receipt_email = u.email,
+		.receipt_email = f->receipt_email,
 		.automatic_payment_methods = true,
 		.metadata = meta,
-		.nmetadata = 3,
+		.nmetadata = f->user_id != 0 ? 3 : 2,
 	};
 	err = stripe_payment_intent_create(app->stripe, &params, key, &pi);
 	if (err != PB_OK)
-		return stripe_failed(app, err, why);
+		return payments_stripe_failed(app, err, why);
 	row = (struct pi_row){
 		.stripe_id = pi.id,
-		.user_id = user_id,
+		.user_id = f->user_id,
+		.guest_email = f->guest_email,
 		.product_id = p.id,
 		.quantity = (uint32_t)quantity,
 		.amount = pi.amount,
@@ -244,15 +236,42 @@ payments_create_intent(struct app *app, struct arena *a, uint64_t user_id,
 	};
 	/* Stored before answering: the webhook, the list and a repeat all find it. */
 	err = repo_pi_record(app->db, &row, pi.client_secret);
-	if (err == PB_OK) {
-		struct pi_view v;
-
-		err = repo_pi_get(app->db, a, pi.id, user_id, &v);
-		if (err == PB_OK)
-			view_from_row(&v, out);
-	}
+	if (err == PB_OK)
+		err = repo_pi_get(app->db, a, pi.id, 0, &v);
+	if (err == PB_OK)
+		view_from_row(&v, out);
 	stripe_payment_intent_free(&pi);
 	return err;
+}
+
+enum pb_err
+payments_create_intent(struct app *app, struct arena *a, uint64_t user_id,
+    uint64_t product_id, int64_t quantity, const char *op_key, struct payment_view *out,
+    struct payment_problem *why)
+{
+	char customer[CUSTOMER_ID_MAX + 1];
+	struct product p;
+	struct user u;
+	const char *key;
+	enum pb_err err;
+
+	memset(why, 0, sizeof(*why));
+	/* Refused input costs no customer creation: the product is checked first. */
+	err = payments_priced(app, a, product_id, quantity, &p, why);
+	if (err != PB_OK)
+		return err;
+	err = repo_users_get(app->db, a, user_id, &u);
+	if (err != PB_OK)
+		return err;
+	err = customer_of(app, user_id, customer, sizeof(customer), why);
+	if (err != PB_OK)
+		return err;
+	key = arena_printf(a, "paybridge-pi-%s", op_key);
+	if (key == NULL)
+		return PB_ENOMEM;
+	return payments_make_intent(app, a,
+	    &(struct intent_for){ .user_id = user_id, .customer = customer,
+		.receipt_email = u.email }, &p, quantity, key, out, why);
 }
 
 /* ---- reads ---- */
@@ -336,12 +355,12 @@ own_payment_method(struct app *app, struct arena *a, uint64_t user_id, const cha
 
 	err = stripe_payment_method_retrieve(app->stripe, payment_method, &pm);
 	if (err == PB_ENOTFOUND || err == PB_EINVAL || err == PB_EFIELDS)
-		return refuse(why, PB_ENOTFOUND, "paymentMethodId", "not_found",
+		return payments_refuse(why, PB_ENOTFOUND, "paymentMethodId", "not_found",
 		    "no such payment method");
 	if (err != PB_OK)
-		return stripe_failed(app, err, why);
+		return payments_stripe_failed(app, err, why);
 	if (pm.customer != NULL && strcmp(pm.customer, customer) != 0)
-		err = refuse(why, PB_ENOTFOUND, "paymentMethodId", "not_found",
+		err = payments_refuse(why, PB_ENOTFOUND, "paymentMethodId", "not_found",
 		    "no such payment method");
 	else
 		*pm_id = arena_strdup(a, pm.id);
@@ -354,10 +373,10 @@ own_payment_method(struct app *app, struct arena *a, uint64_t user_id, const cha
 			return PB_ENOMEM;
 		err = stripe_payment_method_attach(app->stripe, *pm_id, customer, key, &pm);
 		if (err == PB_ECONFLICT || err == PB_EFIELDS)
-			err = refuse(why, PB_ECONFLICT, "paymentMethodId",
+			err = payments_refuse(why, PB_ECONFLICT, "paymentMethodId",
 			    "payment_method_unusable", "this payment method can no longer be used");
 		else if (err != PB_OK)
-			err = stripe_failed(app, err, why);
+			err = payments_stripe_failed(app, err, why);
 	}
 	stripe_payment_method_free(&pm);
 	return err;
@@ -367,7 +386,7 @@ own_payment_method(struct app *app, struct arena *a, uint64_t user_id, const cha
 static enum pb_err
 unexpected_state(struct payment_problem *why, const char *message)
 {
-	return refuse(why, PB_ECONFLICT, NULL, "payment_intent_unexpected_state", message);
+	return payments_refuse(why, PB_ECONFLICT, NULL, "payment_intent_unexpected_state", message);
 }
 
 enum pb_err
@@ -403,7 +422,7 @@ payments_confirm(struct app *app, struct arena *a, uint64_t user_id, const char 
 		return unexpected_state(why, "this payment can no longer be confirmed");
 	}
 	if (err != PB_OK)
-		return stripe_failed(app, err, why);
+		return payments_stripe_failed(app, err, why);
 	err = apply_and_read(app, a, &pi, user_id, out);
 	stripe_payment_intent_free(&pi);
 	if (err == PB_OK && decline != NULL) {
@@ -432,7 +451,7 @@ payments_cancel(struct app *app, struct arena *a, uint64_t user_id, const char *
 	if (err == PB_ECONFLICT)
 		return unexpected_state(why, "this payment can no longer be canceled");
 	if (err != PB_OK)
-		return stripe_failed(app, err, why);
+		return payments_stripe_failed(app, err, why);
 	err = apply_and_read(app, a, &pi, user_id, out);
 	stripe_payment_intent_free(&pi);
 	return err;
@@ -491,10 +510,10 @@ payments_refund(struct app *app, struct arena *a, const char *role, const char *
 	if (err != PB_OK)
 		return err;
 	if (left <= 0)
-		return refuse(why, PB_ECONFLICT, NULL, "already_refunded",
+		return payments_refuse(why, PB_ECONFLICT, NULL, "already_refunded",
 		    "this payment is refunded in full");
 	if (amount < 0 || amount > left)
-		return refuse(why, PB_EFIELDS, "amount", NULL,
+		return payments_refuse(why, PB_EFIELDS, "amount", NULL,
 		    arena_printf(a, "must be from 1 to the %" PRId64 " that remains", left));
 	if (amount == 0)
 		amount = left;
@@ -509,10 +528,10 @@ payments_refund(struct app *app, struct arena *a, const char *role, const char *
 	};
 	err = stripe_refund_create(app->stripe, &params, key, &r);
 	if (err == PB_EFIELDS || err == PB_ECONFLICT || err == PB_EINVAL)
-		return refuse(why, PB_ECONFLICT, NULL, "refund_refused",
+		return payments_refuse(why, PB_ECONFLICT, NULL, "refund_refused",
 		    arena_strdup(a, stripe_last_error(app->stripe)->message));
 	if (err != PB_OK)
-		return stripe_failed(app, err, why);
+		return payments_stripe_failed(app, err, why);
 	out->id = arena_strdup(a, r.id);
 	out->status = copy_opt(a, r.status);
 	out->amount = r.amount;

@@ -131,7 +131,8 @@ struct guard {
 	bool fresh;		/* no row yet: insert one */
 	bool apply;		/* write the event's state (a new row, or a newer state) */
 	bool ours;		/* the row, or the object, belongs to a user of ours */
-	uint64_t user_id;
+	uint64_t user_id;	/* 0 for a guest's row */
+	const char *guest_email;	/* a guest's row: whose it is */
 };
 
 typedef enum pb_err (*row_lock_fn)(struct db *db, struct arena *a, const char *stripe_id,
@@ -156,6 +157,7 @@ guard_row(struct db *db, struct arena *a, const struct wh_event *e, enum webhook
 	if (st.found) {
 		g->ours = true;
 		g->user_id = st.user_id;
+		g->guest_email = st.guest_email;
 		g->apply = webhook_should_apply(kind, st.status, st.last_event_created, status,
 		    e->created);
 		return PB_OK;
@@ -197,6 +199,7 @@ webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_eve
 	if (strcmp(p.status, "succeeded") == 0) {
 		struct order_row ord = {
 			.user_id = g.user_id,
+			.guest_email = g.guest_email,
 			.product_id = p.product_id,
 			.quantity = p.quantity,
 			.amount = get_int(o, "amount_received", 0) > 0 ?

@@ -27,6 +27,7 @@ enum conf_type {
 	CT_OCTAL,
 	CT_LEVEL,	/* a log level name */
 	CT_URL,		/* http:// or https:// */
+	CT_BOOL,	/* on, off (yes, no, true, false, 1, 0): a long long 1 or 0 */
 };
 
 struct conf_key {
@@ -40,6 +41,7 @@ struct conf_key {
 #define S(k, d) { #k, CT_STR, offsetof(struct conf, k), d, 0, 0 }
 #define SECRET(k) { #k, CT_SECRET, offsetof(struct conf, k), "", 0, 0 }
 #define I(k, d, lo, hi) { #k, CT_INT, offsetof(struct conf, k), d, lo, hi }
+#define B(k, d) { #k, CT_BOOL, offsetof(struct conf, k), d, 0, 1 }
 
 static const struct conf_key keys[] = {
 	S(listen, "unix:/run/paybridge/paybridge.sock"),
@@ -87,6 +89,10 @@ static const struct conf_key keys[] = {
 	I(jobs_poll_interval_ms, "500", 10, 60000),
 	I(profile_sync_window_ms, "1000", 0, 60000),
 	I(status_refresh_after_ms, "5000", 0, 3600000),
+	B(guest_payments, "off"),
+	I(guest_rate_per_email, "5", 1, 100000),
+	I(guest_rate_per_ip, "20", 1, 100000),
+	I(guest_rate_window, "600", 1, 86400),
 	I(jobs_max_attempts, "20", 1, 1000),
 	I(events_sync_interval, "600", 0, 86400),
 };
@@ -130,6 +136,18 @@ set_value(struct conf *c, const struct conf_key *k, const char *value, char *why
 	char *copy;
 
 	switch (k->type) {
+	case CT_BOOL:
+		if (strcmp(value, "on") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "true") == 0 || strcmp(value, "1") == 0) {
+			*int_field(c, k) = 1;
+		} else if (strcmp(value, "off") == 0 || strcmp(value, "no") == 0 ||
+		    strcmp(value, "false") == 0 || strcmp(value, "0") == 0) {
+			*int_field(c, k) = 0;
+		} else {
+			(void)snprintf(why, whylen, "must be on or off");
+			return PB_ECONFIG;
+		}
+		return PB_OK;
 	case CT_INT:
 	case CT_OCTAL:
 		if (strnum_parse(value, k->type == CT_OCTAL ? 8 : 10, k->min, k->max, &n) !=

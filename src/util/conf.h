@@ -75,6 +75,12 @@ struct conf {
 	long long jobs_poll_interval_ms;
 	long long profile_sync_window_ms;	/* a push waits this long after the last */
 	long long status_refresh_after_ms;	/* a read asks Stripe about older intents */
+
+	/* guest payments */
+	long long guest_payments;	/* on (1) or off (0) */
+	long long guest_rate_per_email;	/* attempts per address per window */
+	long long guest_rate_per_ip;	/* attempts per client per window */
+	long long guest_rate_window;	/* seconds */
 	long long jobs_max_attempts;
 	long long events_sync_interval;	/* seconds between /v1/events syncs; 0: off */
 };

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -911,6 +912,209 @@ test_cancel(void)
 	itest_response_free(&r);
 }
 
+/* ---- guests ---- */
+
+#define GUEST_PER_EMAIL 4
+#define GUEST_PER_IP 8
+
+/* POST /v1/payments/guest/intents from source (a 127/8 address: another client). */
+static void
+guest_post(const char *base, const char *source, const char *key, const char *body,
+    struct itest_response *r)
+{
+	char url[512], h[320];
+	const char *headers[3] = { "Content-Type: application/json", NULL, NULL };
+
+	if (key != NULL) {
+		(void)snprintf(h, sizeof(h), "Idempotency-Key: %s", key);
+		headers[1] = h;
+	}
+	(void)snprintf(url, sizeof(url), "%s/v1/payments/guest/intents", base);
+	CU_ASSERT_FATAL(itest_request_from(source, "POST", url, headers, body, strlen(body), r));
+}
+
+/* A guest intent for email from source; its id and customer into id and customer. */
+static void
+guest_intent(const char *base, const char *source, const char *email, long long pid,
+    char *id, size_t idlen, char *customer, size_t clen)
+{
+	struct itest_response r;
+	char body[512];
+
+	(void)snprintf(body, sizeof(body),
+	    "{\"email\":\"%s\",\"name\":\"A Guest\",\"productId\":%lld,\"quantity\":1}", email,
+	    pid);
+	guest_post(base, source, NULL, body, &r);
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	itest_copy(id, idlen, itest_json_str(&r, "data.id"));
+	itest_response_free(&r);
+	emu_object("payment_intents", id, &r);
+	itest_copy(customer, clen, itest_json_str(&r, "customer"));
+	ITEST_STR_EQ(itest_json_str(&r, "receipt_email"), email);
+	itest_response_free(&r);
+}
+
+/* Off by default: the route is not there. Then the stack is restarted with it on. */
+static void
+test_guest_payments_off_then_on(void)
+{
+	FILE *f;
+	char path[512];
+
+	for (size_t i = 0; i < nurls; i++) {
+		struct itest_response r;
+
+		guest_post(urls[i], NULL, NULL, "{\"email\":\"off@example.com\",\"productId\":1,"
+		    "\"quantity\":1}", &r);
+		CU_ASSERT_EQUAL(r.status, 404);
+		itest_response_free(&r);
+	}
+	(void)snprintf(path, sizeof(path), "%s/paybridge.conf", itest_env("PB_RUN"));
+	f = fopen(path, "a");
+	CU_ASSERT_FATAL(f != NULL);
+	fprintf(f, "guest_payments = on\nguest_rate_per_email = %d\nguest_rate_per_ip = %d\n",
+	    GUEST_PER_EMAIL, GUEST_PER_IP);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	CU_ASSERT_FATAL(itest_ctl("paybridge-stop") == 0);
+	CU_ASSERT_FATAL(itest_ctl("paybridge-start") == 0);
+	CU_ASSERT_FATAL(itest_pool_settled(urls[0], ITEST_WAIT_MS));
+}
+
+static void
+test_guest_known_email_reuses_customer(void)
+{
+	struct itest_response r;
+	long long pid = product(PRICE, "one_time", 1);
+	char known[128], fresh[128], form[256], cus[64], pi[128], got[64], again[64];
+
+	itest_unique_email(known, sizeof(known), "known");
+	itest_unique_email(fresh, sizeof(fresh), "fresh");
+	(void)snprintf(form, sizeof(form), "email=%s&name=Dashboard+Made", known);
+	itest_stripe_call("POST", "/v1/customers", form, &r);
+	CU_ASSERT_EQUAL_FATAL(r.status, 200);
+	itest_copy(cus, sizeof(cus), itest_json_str(&r, "id"));
+	itest_response_free(&r);
+
+	guest_intent(urls[0], "127.0.0.11", known, pid, pi, sizeof(pi), got, sizeof(got));
+	ITEST_STR_EQ(got, cus);
+	guest_intent(urls[nurls - 1], "127.0.0.11", known, pid, pi, sizeof(pi), again,
+	    sizeof(again));
+	ITEST_STR_EQ(again, cus);
+	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM payment_intents WHERE "
+	    "stripe_id = '%s' AND user_id IS NULL AND guest_email = LOWER('%s')", pi, known), 1);
+
+	/* An address Stripe does not know gets a customer of its own, once. */
+	guest_intent(urls[0], "127.0.0.11", fresh, pid, pi, sizeof(pi), got, sizeof(got));
+	guest_intent(urls[nurls - 1], "127.0.0.11", fresh, pid, pi, sizeof(pi), again,
+	    sizeof(again));
+	ITEST_STR_EQ(again, got);
+	ITEST_STR_NE(got, cus);
+	emu_object("customers", got, &r);
+	ITEST_STR_EQ(itest_json_str(&r, "email"), fresh);
+	ITEST_STR_EQ(itest_json_str(&r, "metadata.source"), "guest");
+	itest_response_free(&r);
+}
+
+static void
+test_guest_registration_adopts(void)
+{
+	struct itest_response r;
+	struct itest_user u;
+	long long pid = product(PRICE, "one_time", 1);
+	char email[128], upper[128], pi[128], guest_cus[64], body[512], form[64], want[64];
+
+	itest_unique_email(email, sizeof(email), "adopt");
+	guest_intent(urls[0], "127.0.0.12", email, pid, pi, sizeof(pi), guest_cus,
+	    sizeof(guest_cus));
+	/* The guest pays in the browser (Stripe.js confirms with the client secret). */
+	(void)snprintf(form, sizeof(form), "payment_method=pm_card_visa");
+	(void)snprintf(body, sizeof(body), "/v1/payment_intents/%s/confirm", pi);
+	itest_stripe_call("POST", body, form, &r);
+	CU_ASSERT_EQUAL_FATAL(r.status, 200);
+	itest_response_free(&r);
+	CU_ASSERT(itest_wait_sql("paid|NULL", "SELECT CONCAT(status, '|', COALESCE(user_id, "
+	    "'NULL')) FROM orders WHERE stripe_payment_intent_id = '%s'", pi));
+
+	/* Registering with the address, in another case, adopts the customer and the order. */
+	itest_copy(upper, sizeof(upper), email);
+	upper[0] = (char)toupper((unsigned char)upper[0]);
+	(void)snprintf(body, sizeof(body), "{\"name\":\"Adopter\",\"email\":\"%s\","
+	    "\"password\":\"" ITEST_PASSWORD "\"}", upper);
+	itest_api("POST", urls[nurls - 1], "/v1/users", NULL, NULL, body, &r);
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	u.id = itest_json_int(&r, "data.user.id", 0);
+	itest_copy(u.token, sizeof(u.token), itest_json_str(&r, "data.access_token"));
+	itest_response_free(&r);
+	(void)snprintf(want, sizeof(want), "%s", guest_cus);
+	CU_ASSERT(itest_wait_sql(want, "SELECT COALESCE(stripe_customer_id, '') FROM users "
+	    "WHERE id = %lld", u.id));
+	emu_object("customers", guest_cus, &r);
+	CU_ASSERT_EQUAL(atoll(itest_s(itest_json_str(&r, "metadata.user_id"))), u.id);
+	ITEST_STR_EQ(itest_json_str(&r, "name"), "Adopter");
+	itest_response_free(&r);
+	itest_api("GET", urls[0], "/v1/orders", u.token, NULL, NULL, &r);
+	CU_ASSERT_EQUAL(r.status, 200);
+	ITEST_STR_EQ(itest_json_str(&r, "data.items.0.paymentIntentId"), pi);
+	itest_response_free(&r);
+	(void)snprintf(body, sizeof(body), "/v1/payments/intents/%s", pi);
+	CU_ASSERT_EQUAL(itest_api_status("GET", urls[0], body, u.token, NULL), 200);
+}
+
+static void
+test_guest_rate_limits_and_input(void)
+{
+	struct itest_response r;
+	long long pid = product(PRICE, "one_time", 1);
+	char email[128], body[512], source[32], retry[16], key[64], first[128];
+
+	/* Per address, whatever the client. */
+	itest_unique_email(email, sizeof(email), "rate");
+	(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"productId\":%lld,"
+	    "\"quantity\":1}", email, pid);
+	for (int i = 0; i <= GUEST_PER_EMAIL; i++) {
+		(void)snprintf(source, sizeof(source), "127.0.1.%d", 10 + i);
+		guest_post(urls[(size_t)i % nurls], source, NULL, body, &r);
+		CU_ASSERT_EQUAL(r.status, i < GUEST_PER_EMAIL ? 201 : 429);
+		if (i == GUEST_PER_EMAIL)
+			CU_ASSERT(itest_header(&r, "Retry-After", retry, sizeof(retry)) &&
+			    atoi(retry) >= 1);
+		itest_response_free(&r);
+	}
+	/* Per client, whatever the address. */
+	for (int i = 0; i <= GUEST_PER_IP; i++) {
+		itest_unique_email(email, sizeof(email), "ip");
+		(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"productId\":%lld,"
+		    "\"quantity\":1}", email, pid);
+		guest_post(urls[(size_t)i % nurls], "127.0.2.1", NULL, body, &r);
+		CU_ASSERT_EQUAL(r.status, i < GUEST_PER_IP ? 201 : 429);
+		itest_response_free(&r);
+	}
+	/* Refused input, and a repeat under a key. */
+	itest_unique_email(email, sizeof(email), "input");
+	guest_post(urls[0], "127.0.3.1", NULL, "{\"email\":\"not an address\",\"productId\":1,"
+	    "\"quantity\":1}", &r);
+	CU_ASSERT_EQUAL(r.status, 422);
+	CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "error.fields.email"));
+	itest_response_free(&r);
+	(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"productId\":%lld,"
+	    "\"quantity\":1,\"amount\":1}", email, pid);
+	guest_post(urls[0], "127.0.3.1", NULL, body, &r);
+	CU_ASSERT_EQUAL(r.status, 422);
+	CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "error.fields.amount"));
+	itest_response_free(&r);
+	(void)snprintf(key, sizeof(key), "guest-%lld", itest_now_ms());
+	(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"productId\":%lld,"
+	    "\"quantity\":2}", email, pid);
+	guest_post(urls[0], "127.0.3.1", key, body, &r);
+	CU_ASSERT_EQUAL(r.status, 201);
+	itest_copy(first, sizeof(first), itest_json_str(&r, "data.id"));
+	itest_response_free(&r);
+	guest_post(urls[nurls - 1], "127.0.3.1", key, body, &r);
+	CU_ASSERT_EQUAL(r.status, 201);
+	ITEST_STR_EQ(itest_json_str(&r, "data.id"), first);
+	itest_response_free(&r);
+}
+
 static const struct unit_test tests[] = {
 	{ "intent_confirm_order", test_intent_confirm_order },
 	{ "declined_and_3ds_cards", test_declined_and_3ds_cards },
@@ -925,6 +1129,10 @@ static const struct unit_test tests[] = {
 	{ "lazy_customer_created_once", test_lazy_customer_created_once },
 	{ "lists_paginate", test_lists_paginate },
 	{ "cancel", test_cancel },
+	{ "guest_payments_off_then_on", test_guest_payments_off_then_on },
+	{ "guest_known_email_reuses_customer", test_guest_known_email_reuses_customer },
+	{ "guest_registration_adopts", test_guest_registration_adopts },
+	{ "guest_rate_limits_and_input", test_guest_rate_limits_and_input },
 };
 
 int

@@ -521,7 +521,7 @@ test_migrate_round_trip(void)
 
 	OK(up(0, out, sizeof(out)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0001_init"));
-	CU_ASSERT_EQUAL(our_tables(), 14);
+	CU_ASSERT_EQUAL(our_tables(), 16);
 	CU_ASSERT_EQUAL(status(&st, migrate_embedded, migrate_embedded_count),
 	    migrate_embedded_count);
 	CU_ASSERT_EQUAL(st[0].state, MIGRATE_APPLIED);
@@ -541,16 +541,18 @@ test_migrate_round_trip(void)
 
 	/* Down one step (the newest), then up again. */
 	OK(migrate(true, true, 0, out, sizeof(out)));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0004_profile_sync"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0005_guest_payments"));
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
-	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME IN "
-	    "('profile_version', 'customer_generation', 'last_pushed_at')"), 0);
-	OK(up(0, out, sizeof(out)));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0004_profile_sync"));
+	    "TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'guest_email'"), 0);
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
-	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME IN "
-	    "('profile_version', 'customer_generation', 'last_pushed_at')"), 3);
+	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('orders', 'payment_intents') AND "
+	    "COLUMN_NAME = 'user_id' AND IS_NULLABLE = 'NO'"), 2);
 	CU_ASSERT_EQUAL(our_tables(), 14);
+	OK(up(0, out, sizeof(out)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0005_guest_payments"));
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
+	    "TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'guest_email'"), 2);
+	CU_ASSERT_EQUAL(our_tables(), 16);
 	arena_reset(&arena);
 }
 
@@ -679,7 +681,7 @@ test_migrate_changed_checksum(void)
 			    err, sizeof(err)), PB_ECONFLICT);
 	(void)status(&st, migrate_embedded, migrate_embedded_count);
 	CU_ASSERT_EQUAL(st[0].state, MIGRATE_CHANGED);
-	CU_ASSERT_EQUAL(our_tables(), 14);
+	CU_ASSERT_EQUAL(our_tables(), 16);
 	OK(db_exec(db, "UPDATE schema_migrations SET checksum = ? WHERE version = 1",
 	    DB_ARGS(DB_STR(sum)), NULL, NULL));
 	OK(up(0, out, sizeof(out)));
