@@ -29,16 +29,16 @@ static int serial;
 static long long
 product(long long amount, const char *kind, int active)
 {
-	char out[64];
 	int n = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
+	long long id;
 
-	itest_sqlf(out, sizeof(out),
+	id = itest_sql_num(
 	    "INSERT INTO products (slug, name, amount, currency, kind, recurring_interval, active) "
 	    "VALUES ('p-%d-%lld-%d', 'Widget %d', %lld, 'usd', '%s', %s, %d); "
 	    "SELECT LAST_INSERT_ID()", (int)getpid(), itest_now_ms(), n, n, amount, kind,
 	    strcmp(kind, "recurring") == 0 ? "'month'" : "NULL", active);
-	CU_ASSERT_FATAL(atoll(out) > 0);
-	return atoll(out);
+	CU_ASSERT_FATAL(id > 0);
+	return id;
 }
 
 /* POST /v1/payments/intents {productId, quantity} with an optional Idempotency-Key. */
@@ -1077,7 +1077,7 @@ test_guest_rate_limits_and_input(void)
 		CU_ASSERT_EQUAL(r.status, i < GUEST_PER_EMAIL ? 201 : 429);
 		if (i == GUEST_PER_EMAIL)
 			CU_ASSERT(itest_header(&r, "Retry-After", retry, sizeof(retry)) &&
-			    atoi(retry) >= 1);
+			    atoll(retry) >= 1);
 		itest_response_free(&r);
 	}
 	/* Per client, whatever the address. */
