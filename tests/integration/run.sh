@@ -17,12 +17,21 @@ status=1
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	"$top/tests/integration/stack.sh" down "$run" || true
+	# A sanitizer's report from a server process fails the run, whatever the tests said.
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$run/paybridge.log" \
+		2>/dev/null; then
+		echo "integration: a sanitizer reported in paybridge.log:" >&2
+		grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$run/paybridge.log" |
+			head -n 80 >&2
+		status=1
+	fi
 	if [ "$status" -ne 0 ]; then
 		echo "integration: logs kept in $run" >&2
 		tail -n 40 "$run/paybridge.log" >&2 2>/dev/null || true
 	else
 		rm -rf "$run"
 	fi
+	exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
