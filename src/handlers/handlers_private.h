@@ -38,6 +38,9 @@ size_t handlers_body_fields(struct json_object *body, const char *const *allowed
 /* Adds name: message to *fields (made on first use). false when out of memory. */
 bool handlers_field_error(struct json_object **fields, const char *name, const char *message);
 
+/* Adds v under k of o, taking v; false (v put) when v is NULL or the add fails. */
+bool handlers_json_add(struct json_object *o, const char *k, struct json_object *v);
+
 /* Overwrites the string member key of body (a password) with zeros, if it is one. */
 void handlers_wipe_member(struct json_object *body, const char *key);
 

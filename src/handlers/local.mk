@@ -9,3 +9,6 @@ src_libpaybridge_a_SOURCES += \
 
 # Stripe deliveries (issue 7).
 src_libpaybridge_a_SOURCES += src/handlers/webhooks.c src/handlers/webhooks.h
+
+# The public catalog (issue 9).
+src_libpaybridge_a_SOURCES += src/handlers/products.c src/handlers/products.h
