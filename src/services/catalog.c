@@ -195,8 +195,6 @@ catalog_create(struct app *app, const struct product *p, struct catalog_problems
 	/* "No description" has one spelling in the table: NULL. */
 	if (in.description != NULL && in.description[0] == '\0')
 		in.description = NULL;
-	if (!in.recurring)
-		in.interval_count = 0;
 	if (!catalog_check(&in, pr))
 		return PB_EFIELDS;
 	err = repo_products_insert(app->db, &in, id);

@@ -53,6 +53,7 @@ ctl() {
 sql() {
 	MYSQL_PWD=${PAYBRIDGE_DB_PASSWORD:-} mariadb --no-defaults --protocol=socket \
 		--socket="$PAYBRIDGE_DB_SOCKET" -u "$PAYBRIDGE_DB_USER" --batch --skip-column-names \
+		--default-character-set=utf8mb4 \
 		"$PAYBRIDGE_DB_NAME" -e "$1"
 }
 
