@@ -256,7 +256,9 @@ test_amount_change_makes_a_new_price() {
 	expect_rc 0 "$rc" "sync after the change"
 	expect_grep ', 1 price\(s\) created, 0 replaced, 2 in sync, 0 failed' "$out/out" "summary"
 	new=$(col pro stripe_price_id)
-	[ "$new" != NULL ] && [ "$new" != "$old" ] || fail "pro's price: $new (was $old)"
+	if [ "$new" = NULL ] || [ "$new" = "$old" ]; then
+		fail "pro's price: $new (was $old)"
+	fi
 	[ "$(col pro stripe_product_id)" = "$prod" ] || fail "pro got another Stripe product"
 	[ "$(emu_count products)" -eq 3 ] || fail "a new Stripe product was made"
 	[ "$(emu_count prices)" -eq 4 ] || fail "$(emu_count prices) prices, expected 4"
