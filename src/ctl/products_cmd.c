@@ -498,8 +498,8 @@ ctl_products(struct ctl *ctl, int argc, char **argv)
 {
 	const char *sub = argc >= 2 ? argv[1] : "";
 	const char *ref = NULL;
+	struct app app = { .conf = &ctl->conf };
 	struct args g;
-	struct app app;
 	int rc;
 
 	/* argv[1] (or the ID|SLUG after it) plays the command's name for getopt_long. */
@@ -517,10 +517,8 @@ ctl_products(struct ctl *ctl, int argc, char **argv)
 		rc = -1;
 	if (rc != 0)
 		return ctl_usage(ctl);
-	memset(&app, 0, sizeof(app));
 	if (ctl_db(ctl, &app.db) != PB_OK)
 		return CTL_EX_FAIL;
-	app.conf = &ctl->conf;
 	app.started_us = time_real_us();
 	if (strcmp(sub, "add") == 0)
 		return add_cmd(ctl, &app, &g);

@@ -124,25 +124,12 @@ repo_products_insert(struct db *db, const struct product *p, uint64_t *id)
 	return err;
 }
 
-/* An UPDATE of one row by id: PB_ENOTFOUND when its WHERE matched none. */
-static enum pb_err
-update_one(struct db *db, const char *sql, const struct db_arg *args, size_t nargs)
-{
-	uint64_t affected = 0;
-	enum pb_err err;
-
-	err = db_exec(db, sql, args, nargs, &affected, NULL);
-	if (err != PB_OK)
-		return err;
-	return affected == 1 ? PB_OK : PB_ENOTFOUND;
-}
-
 enum pb_err
 repo_products_update(struct db *db, uint64_t id, const struct product_changes *c)
 {
 	bool rec = c->set_kind && c->recurring;
 
-	return update_one(db, sql_update, DB_ARGS(DB_STR(c->slug), DB_STR(c->name),
+	return db_exec_one(db, sql_update, DB_ARGS(DB_STR(c->slug), DB_STR(c->name),
 	    DB_STR(c->description), DB_STR(c->description), DB_STR(c->currency),
 	    DB_BOOL(c->set_amount), DB_INT(c->amount),
 	    DB_BOOL(c->set_kind), DB_BOOL(c->recurring),
@@ -156,7 +143,7 @@ repo_products_update(struct db *db, uint64_t id, const struct product_changes *c
 enum pb_err
 repo_products_archive(struct db *db, uint64_t id)
 {
-	return update_one(db, sql_archive, DB_ARGS(DB_UINT(id)));
+	return db_exec_one(db, sql_archive, DB_ARGS(DB_UINT(id)));
 }
 
 enum pb_err
@@ -189,7 +176,7 @@ repo_products_list(struct db *db, struct arena *a, bool active_only, uint64_t af
 static enum pb_err
 set_if(struct db *db, const char *sql, const struct db_arg *args, size_t nargs, bool *stored)
 {
-	enum pb_err err = update_one(db, sql, args, nargs);
+	enum pb_err err = db_exec_one(db, sql, args, nargs);
 
 	*stored = err == PB_OK;
 	return err == PB_ENOTFOUND ? PB_OK : err;

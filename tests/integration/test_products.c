@@ -25,10 +25,7 @@ static size_t nurls;
 static void
 get(const char *base, const char *path, struct itest_response *r)
 {
-	char url[1024];
-
-	(void)snprintf(url, sizeof(url), "%s%s", base, path);
-	CU_ASSERT_FATAL(itest_request("GET", url, NULL, NULL, 0, r));
+	CU_ASSERT_FATAL(itest_get(base, path, r));
 }
 
 /* Inserts one product (one-time when interval is NULL); returns its id. */
