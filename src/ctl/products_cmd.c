@@ -407,8 +407,13 @@ sync_failure(struct sync_view *v, const struct catalog_sync_item *it)
 	if (err == PB_OK && it->err == PB_ECONFLICT && it->step != NULL &&
 	    strncmp(it->step, "store", 5) == 0)
 		err = buf_appends(&b, " (the product changed meanwhile: run it again)");
-	if (err == PB_OK)
-		err = ctl_append_stripe_answer(&b, v->app->stripe, it->err, MESSAGE_MAX);
+	/*
+	 * Whatever the failed call was mapped to (a refused parameter, a missing product),
+	 * Stripe's own words say more; after a database step the last call worked and
+	 * nothing is added.
+	 */
+	if (err == PB_OK && it->step != NULL && strncmp(it->step, "store", 5) != 0)
+		err = ctl_append_stripe_answer(&b, v->app->stripe, PB_ESTRIPE, MESSAGE_MAX);
 	ctl_errx(v->ctl, "%s", err == PB_OK ? buf_cstr(&b) : "a product failed");
 	buf_free(&b);
 }

@@ -326,6 +326,23 @@ test_limit() {
 	check_mirror
 }
 
+# Last: it leaves a product linked to a Stripe product that does not exist.
+test_unknown_stripe_product() {
+	local id
+	ctl_rc products add --slug ghost --name 'Ghost' --amount 100 --currency usd \
+		--stripe-product prod_doesnotexist
+	expect_rc 0 "$rc" "add ghost"
+	id=$(col ghost id)
+	ctl_rc products sync-to-stripe
+	expect_rc 1 "$rc" "sync of a product whose Stripe product is unknown"
+	expect_grep "product $id \\(ghost\\): create price failed: .*Stripe answered 400 resource_missing" \
+		"$out/err" "Stripe's answer"
+	[ "$(col ghost stripe_price_id)" = NULL ] || fail "ghost got a price"
+	ctl_rc products archive ghost
+	ctl_rc products sync-to-stripe
+	expect_rc 0 "$rc" "an archived product is not synced"
+}
+
 test_usage() {
 	expect_usage <<'EOF'
 products
@@ -354,5 +371,6 @@ run_case test_lost_write_is_replayed
 run_case test_price_archived_in_stripe_is_replaced
 run_case test_stripe_failure
 run_case test_limit
+run_case test_unknown_stripe_product
 run_case test_usage
 harness_summary
