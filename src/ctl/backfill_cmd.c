@@ -441,18 +441,8 @@ ctl_backfill_customers(struct ctl *ctl, int argc, char **argv)
 		return CTL_EX_FAIL;
 	r.app.conf = &ctl->conf;
 	r.app.started_us = time_real_us();
-	if (!r.dry_run) {
-		if (ctl->conf.stripe_secret_key == NULL || ctl->conf.stripe_secret_key[0] == '\0') {
-			ctl_errx(ctl, "stripe_secret_key is not set (PAYBRIDGE_STRIPE_SECRET_KEY)");
-			return CTL_EX_FAIL;
-		}
-		/* stripe_new initialises libcurl, and stripe_free releases it. */
-		err = stripe_new(&ctl->conf, &r.app.stripe);
-		if (err != PB_OK) {
-			ctl_errx(ctl, "cannot make the Stripe client: %s", pb_strerror(err));
-			return CTL_EX_FAIL;
-		}
-	}
+	if (!r.dry_run && ctl_stripe(ctl, &r.app) != 0)
+		return CTL_EX_FAIL;
 	err = repo_users_count_without_customer(r.app.db, &r.total);
 	if (err != PB_OK) {
 		ctl_errx(ctl, "cannot count users without a customer: %s", pb_strerror(err));

@@ -16,6 +16,7 @@
 #include "util/conf.h"
 #include "util/err.h"
 
+struct app;
 struct db;
 struct stripe;
 
@@ -55,6 +56,13 @@ void ctl_errx(const struct ctl *ctl, const char *fmt, ...)
 int ctl_usage(const struct ctl *ctl);
 
 /*
+ * Makes app->stripe, this run's Stripe client (free it with stripe_free), from the
+ * configuration. Says why not on stderr (no stripe_secret_key, a bad base URL) and
+ * returns -1 then; 0 when made.
+ */
+int ctl_stripe(struct ctl *ctl, struct app *app);
+
+/*
  * Appends s for a terminal: at most max bytes in all (a cut, on a UTF-8 boundary, ends
  * with "..."), control bytes shown as '?', so text from users or Stripe cannot move the
  * cursor or forge lines.
@@ -75,5 +83,6 @@ int ctl_backfill_customers(struct ctl *ctl, int argc, char **argv);
 int ctl_jobs(struct ctl *ctl, int argc, char **argv);
 int ctl_events(struct ctl *ctl, int argc, char **argv);
 int ctl_reconcile(struct ctl *ctl, int argc, char **argv);
+int ctl_products(struct ctl *ctl, int argc, char **argv);
 
 #endif

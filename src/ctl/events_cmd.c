@@ -73,25 +73,6 @@ format_unix(int64_t s, char out[TIME_ISO8601_LEN])
 	}
 }
 
-/* Makes the Stripe client of app; says why not. */
-static int
-stripe_up(struct ctl *ctl, struct app *app)
-{
-	enum pb_err err;
-
-	if (ctl->conf.stripe_secret_key == NULL || ctl->conf.stripe_secret_key[0] == '\0') {
-		ctl_errx(ctl, "stripe_secret_key is not set (PAYBRIDGE_STRIPE_SECRET_KEY)");
-		return -1;
-	}
-	/* stripe_new initialises libcurl, and stripe_free releases it. */
-	err = stripe_new(&ctl->conf, &app->stripe);
-	if (err != PB_OK) {
-		ctl_errx(ctl, "cannot make the Stripe client: %s", pb_strerror(err));
-		return -1;
-	}
-	return 0;
-}
-
 /* What Stripe said, when the error was Stripe's. */
 static void
 stripe_said(struct ctl *ctl, struct app *app, const char *what, enum pb_err err)
@@ -397,7 +378,7 @@ ctl_events(struct ctl *ctl, int argc, char **argv)
 	if (strcmp(g.sub, "list") == 0)
 		return list_cmd(ctl, app.db, g.failed, g.max);
 	app.started_us = time_real_us();
-	if (stripe_up(ctl, &app) != 0)
+	if (ctl_stripe(ctl, &app) != 0)
 		return CTL_EX_FAIL;
 	if (strcmp(g.sub, "sync") == 0)
 		rc = sync_cmd(ctl, &app, g.has_since, g.since, g.rate);

@@ -14,6 +14,7 @@
 
 #include "ctl/ctl.h"
 #include "repo/db.h"
+#include "services/app.h"
 #include "stripe/client.h"
 #include "util/log.h"
 
@@ -31,6 +32,10 @@ static const struct ctl_command commands[] = {
 	{ "reconcile", ctl_reconcile,
 	    "[--json] [--fix [--delete-orphans]] [--rate N/s] [--budget-ms N]",
 	    "report users and Stripe customers that disagree; --fix repairs what is safe" },
+	{ "products", ctl_products, "add --slug S --name N --amount A --currency C [FIELDS] | "
+	    "list [--json] [--all] | update ID|SLUG FIELDS | archive ID|SLUG | "
+	    "sync-to-stripe [--json] [--limit N]",
+	    "the catalog: add, list, change or archive products; create their Stripe prices" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -146,6 +151,24 @@ main(int argc, char *argv[])
 	if (fflush(stdout) != 0 && status == CTL_EX_OK)
 		status = CTL_EX_FAIL;
 	return status;
+}
+
+int
+ctl_stripe(struct ctl *ctl, struct app *app)
+{
+	enum pb_err err;
+
+	if (ctl->conf.stripe_secret_key == NULL || ctl->conf.stripe_secret_key[0] == '\0') {
+		ctl_errx(ctl, "stripe_secret_key is not set (PAYBRIDGE_STRIPE_SECRET_KEY)");
+		return -1;
+	}
+	/* stripe_new initialises libcurl, and stripe_free releases it. */
+	err = stripe_new(&ctl->conf, &app->stripe);
+	if (err != PB_OK) {
+		ctl_errx(ctl, "cannot make the Stripe client: %s", pb_strerror(err));
+		return -1;
+	}
+	return 0;
 }
 
 enum pb_err

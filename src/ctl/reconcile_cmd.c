@@ -532,16 +532,8 @@ ctl_reconcile(struct ctl *ctl, int argc, char **argv)
 		return CTL_EX_FAIL;
 	app.conf = &ctl->conf;
 	app.started_us = time_real_us();
-	if (ctl->conf.stripe_secret_key == NULL || ctl->conf.stripe_secret_key[0] == '\0') {
-		ctl_errx(ctl, "stripe_secret_key is not set (PAYBRIDGE_STRIPE_SECRET_KEY)");
+	if (ctl_stripe(ctl, &app) != 0)
 		return CTL_EX_FAIL;
-	}
-	/* stripe_new initialises libcurl, and stripe_free releases it. */
-	err = stripe_new(&ctl->conf, &app.stripe);
-	if (err != PB_OK) {
-		ctl_errx(ctl, "cannot make the Stripe client: %s", pb_strerror(err));
-		return CTL_EX_FAIL;
-	}
 	memset(&v, 0, sizeof(v));
 	v.ctl = ctl;
 	v.app = &app;

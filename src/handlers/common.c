@@ -107,13 +107,17 @@ handlers_page(struct request *req, size_t *limit, const char **after,
 	err = request_query(req, &q);
 	if (err != PB_OK)
 		return err;
+	/* A parameter sent twice is refused: which one was meant is anyone's guess. */
 	s = form_get(&q, "limit");
-	if (s != NULL && strnum_parse(s, 10, 1, HANDLERS_PAGE_MAX, &n) != PB_OK)
+	if (s != NULL && (form_count(&q, "limit") != 1 ||
+	    strnum_parse(s, 10, 1, HANDLERS_PAGE_MAX, &n) != PB_OK))
 		(void)handlers_field_error(fields, "limit", "must be an integer from 1 to 100");
 	*limit = (size_t)n;
 	s = form_get(&q, "startingAfter");
-	if (s != NULL && (s[0] == '\0' || strlen(s) > 255))
-		(void)handlers_field_error(fields, "startingAfter", "must be an id from a page");
+	if (s != NULL && (form_count(&q, "startingAfter") != 1 || s[0] == '\0' ||
+	    strlen(s) > 255))
+		(void)handlers_field_error(fields, "startingAfter",
+		    "must be the nextCursor of the previous page");
 	*after = s;
 	return *fields != NULL ? PB_EFIELDS : PB_OK;
 }

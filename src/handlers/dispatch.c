@@ -8,6 +8,7 @@
 #include "handlers/health.h"
 #include "handlers/orders.h"
 #include "handlers/payments.h"
+#include "handlers/products.h"
 #include "handlers/testing.h"
 #include "handlers/users.h"
 #include "handlers/webhooks.h"
@@ -50,6 +51,8 @@ static const struct route routes[] = {
 	{ HTTP_GET, "/v1/orders/{id}", handle_orders_get, ROUTE_AUTH, "orders_get" },
 	{ HTTP_POST, "/v1/webhooks/stripe", handle_webhooks_stripe, ROUTE_RAW_BODY,
 	    "webhooks_stripe" },
+	{ HTTP_GET, "/v1/products", handle_products_list, 0, "products_list" },
+	{ HTTP_GET, "/v1/products/{id}", handle_products_get, 0, "products_get" },
 #ifdef PB_TEST_ROUTES
 	{ HTTP_GET, "/v1/test/sleep", handle_test_sleep, 0, "test_sleep" },
 	{ HTTP_POST, "/v1/test/echo", handle_test_echo, ROUTE_BODY, "test_echo" },

@@ -15,3 +15,6 @@ src_libpaybridge_a_SOURCES += \
 	src/handlers/idempotent.c src/handlers/idempotent.h \
 	src/handlers/orders.c src/handlers/orders.h \
 	src/handlers/payments.c src/handlers/payments.h
+
+# The public catalog (issue 9).
+src_libpaybridge_a_SOURCES += src/handlers/products.c src/handlers/products.h

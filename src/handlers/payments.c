@@ -9,6 +9,7 @@
 #include "handlers/payments.h"
 #include "http/request.h"
 #include "services/app.h"
+#include "services/catalog.h"
 #include "services/guest_payments.h"
 #include "services/idempotency.h"
 #include "services/payments.h"
@@ -16,7 +17,6 @@
 
 #define STRIPE_ID_MAX 255
 #define URL_MAX 2048
-#define AMOUNT_MAX 99999999LL
 
 /* A Stripe id as a client may send it: letters, digits and underscores. */
 static bool
@@ -365,7 +365,8 @@ refund(struct app *app, struct request *req, struct response *resp, const struct
 		return PB_ENOTFOUND;
 	if (req->user_role == NULL || strcmp(req->user_role, "admin") != 0)
 		return PB_EFORBIDDEN;
-	(void)handlers_int_member(req->json, "amount", false, 1, AMOUNT_MAX, &amount, &fields);
+	(void)handlers_int_member(req->json, "amount", false, 1, CATALOG_AMOUNT_MAX, &amount,
+	    &fields);
 	if (json_object_object_get_ex(req->json, "reason", &r)) {
 		reason = json_object_is_type(r, json_type_string) ? json_object_get_string(r) : "";
 		for (i = 0; i < 3 && strcmp(reason, refund_reasons[i]) != 0; i++)

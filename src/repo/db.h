@@ -170,6 +170,13 @@ enum pb_err db_exec(struct db *db, const char *sql, const struct db_arg *args, s
     uint64_t *affected, uint64_t *last_id);
 
 /*
+ * db_exec for a statement that changes one row found by its key (UPDATE ... WHERE id =
+ * ?): PB_ENOTFOUND when its WHERE matched no row, else db_exec's result.
+ */
+enum pb_err db_exec_one(struct db *db, const char *sql, const struct db_arg *args,
+    size_t nargs);
+
+/*
  * Runs sql as db_exec does and copies its whole result set into the arena a: out and
  * everything it points to live until the arena is reset. Returns PB_OK (out->nrows may
  * be 0), PB_ENOMEM past the arena's ceiling, or the errors of db_exec.

@@ -558,6 +558,18 @@ db_exec(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
 }
 
 enum pb_err
+db_exec_one(struct db *db, const char *sql, const struct db_arg *args, size_t nargs)
+{
+	uint64_t affected = 0;
+	enum pb_err err;
+
+	err = db_exec(db, sql, args, nargs, &affected, NULL);
+	if (err != PB_OK)
+		return err;
+	return affected == 1 ? PB_OK : PB_ENOTFOUND;
+}
+
+enum pb_err
 db_query(struct db *db, struct arena *a, const char *sql, const struct db_arg *args,
     size_t nargs, struct db_result *out)
 {

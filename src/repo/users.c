@@ -136,13 +136,7 @@ get_one(struct db *db, struct arena *a, const char *sql, struct db_arg arg, stru
 static enum pb_err
 update_one(struct db *db, const char *sql, const struct db_arg *args, size_t nargs)
 {
-	uint64_t affected = 0;
-	enum pb_err err;
-
-	err = db_exec(db, sql, args, nargs, &affected, NULL);
-	if (err != PB_OK)
-		return err;
-	return affected == 1 ? PB_OK : PB_ENOTFOUND;
+	return db_exec_one(db, sql, args, nargs);
 }
 
 enum pb_err

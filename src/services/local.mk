@@ -48,3 +48,12 @@ TESTS += tests/unit/test_reconcile
 tests_unit_test_reconcile_SOURCES = tests/unit/test_reconcile.c tests/unit/unit.h
 tests_unit_test_reconcile_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_reconcile_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# The catalog (issue 9): product rules, reads and writes, and the Stripe mirror.
+src_libpaybridge_a_SOURCES += src/services/catalog.c src/services/catalog.h \
+	src/services/catalog_sync.c
+check_PROGRAMS += tests/unit/test_catalog
+TESTS += tests/unit/test_catalog
+tests_unit_test_catalog_SOURCES = tests/unit/test_catalog.c tests/unit/unit.h
+tests_unit_test_catalog_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_catalog_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

@@ -9,6 +9,7 @@
 #include "repo/products.h"
 #include "repo/users.h"
 #include "services/app.h"
+#include "services/catalog.h"
 #include "services/customers.h"
 #include "services/payments.h"
 #include "services/payments_internal.h"
@@ -21,8 +22,6 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-/* Stripe's ceiling for one amount (99999999 in minor units, whatever the currency). */
-#define AMOUNT_MAX 99999999LL
 /* A read asks Stripe within this, then serves what it has. */
 #define REFRESH_BUDGET_MS 2000
 /* A payment path waits this long for a customer it must create first. */
@@ -179,9 +178,12 @@ payments_priced(struct app *app, struct arena *a, uint64_t product_id, int64_t q
 	if (p->recurring)
 		return payments_refuse(why, PB_EFIELDS, "productId",
 		    NULL, "is a subscription: start it with a Checkout session");
-	if (p->amount > AMOUNT_MAX / quantity)
+	if (p->amount > CATALOG_AMOUNT_MAX / quantity)
 		return payments_refuse(why, PB_EFIELDS, "quantity", NULL,
 		    "makes an amount larger than Stripe accepts");
+	if (p->amount * quantity < CATALOG_STRIPE_MIN_CHARGE)
+		return payments_refuse(why, PB_EFIELDS, "quantity", NULL,
+		    "makes an amount smaller than Stripe's minimum charge");
 	return PB_OK;
 }
 

@@ -457,4 +457,62 @@ enum pb_err stripe_event_list(struct stripe *s, const struct stripe_event_list_p
 enum pb_err stripe_subscription_retrieve(struct stripe *s, const char *id,
     struct stripe_subscription *out);
 
+/* ---- products and prices (the catalog) ------------------------------------------ */
+
+struct stripe_product {
+	struct json_object *raw;
+	const char *id;
+	const char *name;
+	const char *description;
+	bool active;
+	struct json_object *metadata;
+	int64_t created;
+};
+
+struct stripe_price {
+	struct json_object *raw;
+	const char *id;
+	const char *product;		/* its product's id (expanded or not) */
+	const char *currency;
+	int64_t unit_amount;
+	const char *type;		/* one_time, recurring */
+	const char *interval;		/* recurring.interval; NULL when one-time */
+	int64_t interval_count;		/* recurring.interval_count; 0 when one-time */
+	bool active;
+	struct json_object *metadata;
+	int64_t created;
+};
+
+enum pb_err stripe_product_from_json(struct json_object *obj, struct stripe_product *out);
+enum pb_err stripe_price_from_json(struct json_object *obj, struct stripe_price *out);
+void stripe_product_free(struct stripe_product *p);
+void stripe_price_free(struct stripe_price *p);
+
+/* A Product: name required; description NULL is not sent. */
+struct stripe_product_params {
+	const char *name;
+	const char *description;
+	const struct stripe_kv *metadata;
+	size_t nmetadata;
+};
+
+/* A Price of product: unit_amount >= 0 (0 is a free price); interval NULL: one-time. */
+struct stripe_price_params {
+	const char *product;
+	long long unit_amount;
+	const char *currency;
+	const char *interval;		/* day, week, month, year */
+	long long interval_count;	/* with interval, >= 1 */
+	const struct stripe_kv *metadata;
+	size_t nmetadata;
+};
+
+enum pb_err stripe_product_create(struct stripe *s, const struct stripe_product_params *p,
+    const char *idempotency_key, struct stripe_product *out);
+enum pb_err stripe_product_retrieve(struct stripe *s, const char *id,
+    struct stripe_product *out);
+enum pb_err stripe_price_create(struct stripe *s, const struct stripe_price_params *p,
+    const char *idempotency_key, struct stripe_price *out);
+enum pb_err stripe_price_retrieve(struct stripe *s, const char *id, struct stripe_price *out);
+
 #endif

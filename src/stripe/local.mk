@@ -12,6 +12,7 @@ src_libpaybridge_a_SOURCES += \
 	src/stripe/internal.h \
 	src/stripe/payment_intents.c \
 	src/stripe/payment_methods.c \
+	src/stripe/products.c \
 	src/stripe/refunds.c \
 	src/stripe/subscriptions.c \
 	src/stripe/webhook.c src/stripe/webhook.h

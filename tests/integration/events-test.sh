@@ -225,14 +225,7 @@ test_lease() {
 }
 
 test_usage() {
-	local args rc
-	while IFS= read -r args; do
-		rc=0
-		# shellcheck disable=SC2086
-		ctl $args >"$out/out" 2>"$out/err" || rc=$?
-		expect_rc 64 "$rc" "paybridgectl $args"
-		expect_grep '^usage: paybridgectl' "$out/err" "usage line for '$args'"
-	done <<'EOF'
+	expect_usage <<'EOF'
 events
 events frob
 events sync extra

@@ -12,7 +12,8 @@
 #
 # and the helpers below: ctl (paybridgectl with the stack's configuration), sql
 # (MariaDB, tab-separated, no column names), emu (the emulator's control API), stripe
-# (the emulator's Stripe API with the stack's test key), expect_rc, expect_grep.
+# (the emulator's Stripe API with the stack's test key), expect_rc, expect_grep,
+# expect_usage.
 # Commands read their output from "$out/out" and "$out/err" by convention.
 
 harness_name=${harness_name:-harness}
@@ -53,6 +54,7 @@ ctl() {
 sql() {
 	MYSQL_PWD=${PAYBRIDGE_DB_PASSWORD:-} mariadb --no-defaults --protocol=socket \
 		--socket="$PAYBRIDGE_DB_SOCKET" -u "$PAYBRIDGE_DB_USER" --batch --skip-column-names \
+		--default-character-set=utf8mb4 \
 		"$PAYBRIDGE_DB_NAME" -e "$1"
 }
 
@@ -108,6 +110,19 @@ expect_grep() {
 		fail "$3: no /$1/ in $(basename "$2"):"
 		sed 's/^/    /' "$2" | tail -n 20 >&2
 	}
+}
+
+# expect_usage: runs paybridgectl with each line of standard input as its arguments and
+# expects exit 64 with the usage line each time.
+expect_usage() {
+	local args rc
+	while IFS= read -r args; do
+		rc=0
+		# shellcheck disable=SC2086  # the line is the arguments, split on purpose
+		ctl $args >"$out/out" 2>"$out/err" || rc=$?
+		expect_rc 64 "$rc" "paybridgectl $args"
+		expect_grep '^usage: paybridgectl' "$out/err" "usage line for '$args'"
+	done
 }
 
 harness_summary() {

@@ -63,6 +63,19 @@ itest_request(const char *method, const char *url, const char *const *headers,
 }
 
 bool
+itest_get(const char *base, const char *path, struct itest_response *out)
+{
+	char url[2048];
+	int n = snprintf(url, sizeof(url), "%s%s", base, path);
+
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		memset(out, 0, sizeof(*out));
+		return false;
+	}
+	return itest_request("GET", url, NULL, NULL, 0, out);
+}
+
+bool
 itest_request_from(const char *source, const char *method, const char *url,
     const char *const *headers, const char *body, size_t body_len, struct itest_response *out)
 {

@@ -33,6 +33,9 @@ const char *itest_env(const char *name);
 bool itest_request(const char *method, const char *url, const char *const *headers,
     const char *body, size_t body_len, struct itest_response *out);
 
+/* A GET of base + path (no headers); false when the URL is too long or libcurl failed. */
+bool itest_get(const char *base, const char *path, struct itest_response *out);
+
 /*
  * itest_request from the local address source (e.g. "127.0.0.2": every 127/8 address is
  * the loopback on Linux), so the server sees another client; NULL is itest_request.

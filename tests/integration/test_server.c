@@ -25,10 +25,7 @@ static size_t nurls;
 static void
 get(const char *base, const char *path, struct itest_response *r)
 {
-	char url[512];
-
-	(void)snprintf(url, sizeof(url), "%s%s", base, path);
-	(void)itest_request("GET", url, NULL, NULL, 0, r);
+	(void)itest_get(base, path, r);
 }
 
 /* Asserts the DESIGN §3 error envelope with the given code. */

@@ -44,6 +44,11 @@ OPERATIONS = [
     ("/v1/subscriptions/{subscription_exposed_id}", "get"),
     ("/v1/subscriptions/{subscription_exposed_id}", "post"),
     ("/v1/subscriptions/{subscription_exposed_id}", "delete"),
+    ("/v1/products", "post"),
+    ("/v1/products/{id}", "get"),
+    ("/v1/prices", "post"),
+    ("/v1/prices/{price}", "get"),
+    ("/v1/prices/{price}", "post"),
 ]
 
 FORM = "application/x-www-form-urlencoded"

@@ -387,13 +387,14 @@ DECLINES = {
 KIND_PREFIXES = [("cus_", "customers"), ("pm_", "payment_methods"), ("pi_", "payment_intents"),
                  ("ch_", "charges"), ("re_", "refunds"), ("cs_", "checkout_sessions"),
                  ("sub_", "subscriptions"), ("in_", "invoices"), ("evt_", "events"),
-                 ("price_", "prices"), ("bps_", "billing_portal_sessions")]
+                 ("price_", "prices"), ("bps_", "billing_portal_sessions"),
+                 ("prod_", "products")]
 KINDS = [k for _, k in KIND_PREFIXES]
 KIND_NAMES = {"customers": "customer", "payment_methods": "PaymentMethod",
               "payment_intents": "payment_intent", "charges": "charge", "refunds": "refund",
               "checkout_sessions": "checkout.session", "subscriptions": "subscription",
               "invoices": "invoice", "events": "event", "prices": "price",
-              "billing_portal_sessions": "billing_portal.session"}
+              "billing_portal_sessions": "billing_portal.session", "products": "product"}
 ADDRESS_KEYS = ["city", "country", "line1", "line2", "postal_code", "state"]
 
 
@@ -1218,6 +1219,81 @@ class Emulator:
                                   "trial_period_days": None}
         return self.put("prices", price, product_name=product_name or "Product")
 
+    # Stripe's longest recurring period: three years.
+    MAX_INTERVAL_COUNT = {"day": 1095, "week": 156, "month": 36, "year": 3}
+
+    def make_product(self, p):
+        if p.get("id") and p["id"] in self.store["products"]:
+            raise ApiError(400, "Product already exists.", code="resource_already_exists",
+                           param="id")
+        now = self.now()
+        prod = {
+            "active": p.get("active", True), "created": now, "default_price": None,
+            "description": p.get("description") or None, "id": p.get("id") or new_id("prod", 14),
+            "images": p.get("images") or [], "livemode": False, "marketing_features": [],
+            "metadata": self.metadata({}, p.get("metadata", {})), "name": p["name"],
+            "object": "product", "package_dimensions": None, "shippable": p.get("shippable"),
+            "statement_descriptor": p.get("statement_descriptor") or None,
+            "tax_code": p.get("tax_code") or None, "type": "service",
+            "unit_label": p.get("unit_label") or None, "updated": now, "url": p.get("url") or None}
+        return self.put("products", prod)
+
+    def h_products_create(self, ctx, p, pp):
+        if not p.get("name"):
+            raise ApiError(400, "Missing required param: name.", code="parameter_missing",
+                           param="name")
+        return 200, self.make_product(p)
+
+    def h_products_retrieve(self, ctx, p, pp):
+        return 200, self.get("products", pp["id"])
+
+    def h_prices_create(self, ctx, p, pp):
+        if p.get("product") and p.get("product_data"):
+            raise ApiError(400, "You may only specify one of these parameters: product, "
+                                "product_data.", code="parameters_exclusive")
+        if p.get("product"):
+            product = self.get("products", p["product"], param="product", status=400)
+        elif p.get("product_data"):
+            product = self.make_product(p["product_data"])
+        else:
+            raise ApiError(400, "You must specify either `product` or `product_data` when "
+                                "creating a price.", code="parameter_missing", param="product")
+        if "unit_amount" not in p:
+            raise ApiError(400, "Missing required param: unit_amount.", code="parameter_missing",
+                           param="unit_amount")
+        amount, currency = p["unit_amount"], p["currency"].lower()
+        if not re.match(r"^[a-z]{3}$", currency):
+            raise ApiError(400, "Invalid currency: %s." % currency, param="currency")
+        if not 0 <= amount <= 99999999:
+            raise ApiError(400, "Invalid integer: %s" % amount, param="unit_amount")
+        rec = p.get("recurring")
+        if rec is not None:
+            count = rec.get("interval_count", 1)
+            if not 1 <= count <= self.MAX_INTERVAL_COUNT[rec["interval"]]:
+                raise ApiError(400, "The maximum billing frequency is 3 years.",
+                               param="recurring[interval_count]")
+        price = self.make_price(None, amount, currency, rec, product["id"], product["name"],
+                                p.get("lookup_key"))
+        price["metadata"] = self.metadata({}, p.get("metadata", {}))
+        price["nickname"] = p.get("nickname") or None
+        if p.get("active") is False:
+            price["active"] = False
+        return 200, price
+
+    def h_prices_retrieve(self, ctx, p, pp):
+        return 200, self.get("prices", pp["price"])
+
+    def h_prices_update(self, ctx, p, pp):
+        price = self.get("prices", pp["price"])
+        if "active" in p:
+            price["active"] = p["active"]
+        if "metadata" in p:
+            price["metadata"] = self.metadata(price["metadata"], p["metadata"])
+        for k in ("nickname", "lookup_key"):
+            if k in p:
+                price[k] = p[k] or None
+        return 200, price
+
     def price_ref(self, pid, param, recurring_hint):
         price = self.store["prices"].get(pid)
         if price is None:
@@ -2018,6 +2094,11 @@ ROUTES = [
     ("GET", "/v1/subscriptions/{subscription_exposed_id}", "h_sub_retrieve"),
     ("POST", "/v1/subscriptions/{subscription_exposed_id}", "h_sub_update"),
     ("DELETE", "/v1/subscriptions/{subscription_exposed_id}", "h_sub_cancel"),
+    ("POST", "/v1/products", "h_products_create"),
+    ("GET", "/v1/products/{id}", "h_products_retrieve"),
+    ("POST", "/v1/prices", "h_prices_create"),
+    ("GET", "/v1/prices/{price}", "h_prices_retrieve"),
+    ("POST", "/v1/prices/{price}", "h_prices_update"),
 ]
 
 

@@ -606,6 +606,76 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(e["param"], "payment_intent")
         self.err("POST", "/v1/refunds", {})
 
+    # -- products and prices --------------------------------------------------------
+    def test_products_and_prices(self):
+        key = {"Idempotency-Key": "paybridge-product-7"}
+        prod = self.ok("POST", "/v1/products", [("name", "Pro plan"), ("description", "All of it"),
+                                                ("metadata[product_id]", "7"),
+                                                ("metadata[slug]", "pro")], key)
+        self.assertTrue(prod["id"].startswith("prod_"))
+        self.assertEqual((prod["object"], prod["name"], prod["description"], prod["active"],
+                          prod["metadata"]), ("product", "Pro plan", "All of it", True,
+                                              {"product_id": "7", "slug": "pro"}))
+        again = self.ok("POST", "/v1/products", [("metadata[slug]", "pro"), ("name", "Pro plan"),
+                                                 ("description", "All of it"),
+                                                 ("metadata[product_id]", "7")], key)
+        self.assertEqual(again["id"], prod["id"])
+        self.assertEqual(len(self.objects("products")), 1)
+        self.assertEqual(self.ok("GET", "/v1/products/" + prod["id"])["name"], "Pro plan")
+        e = self.err("GET", "/v1/products/prod_nope", status=404)
+        self.assertEqual(e["code"], "resource_missing")
+        self.assertEqual(self.err("POST", "/v1/products", {"description": "x"})["param"], "name")
+        self.assertEqual(self.err("POST", "/v1/products", {"name": "x", "colour": "red"})["code"],
+                         "parameter_unknown")
+
+        once = self.ok("POST", "/v1/prices", {"product": prod["id"], "unit_amount": 1999,
+                                              "currency": "usd", "metadata[product_id]": "7"})
+        self.assertTrue(once["id"].startswith("price_"))
+        self.assertEqual((once["type"], once["unit_amount"], once["currency"], once["product"],
+                          once["recurring"], once["active"], once["metadata"]),
+                         ("one_time", 1999, "usd", prod["id"], None, True, {"product_id": "7"}))
+        monthly = self.ok("POST", "/v1/prices", [("product", prod["id"]), ("unit_amount", "0"),
+                                                 ("currency", "eur"),
+                                                 ("recurring[interval]", "month"),
+                                                 ("recurring[interval_count]", "3")])
+        self.assertEqual((monthly["type"], monthly["unit_amount"],
+                          monthly["recurring"]["interval"], monthly["recurring"]["interval_count"]),
+                         ("recurring", 0, "month", 3))
+        got = self.ok("GET", "/v1/prices/" + monthly["id"], [("expand[]", "product")])
+        self.assertEqual(got["product"]["name"], "Pro plan")
+        self.assertEqual(len(self.objects("prices")), 2)
+        # Prices are immutable but for active, metadata, nickname and lookup_key.
+        off = self.ok("POST", "/v1/prices/" + once["id"], {"active": "false"})
+        self.assertFalse(off["active"])
+        self.assertFalse(self.ok("GET", "/v1/prices/" + once["id"])["active"])
+        e = self.err("POST", "/v1/prices/" + once["id"], {"unit_amount": 5})
+        self.assertEqual(e["code"], "parameter_unknown")
+        # Refused: an unknown product, a negative amount, a bad currency, a bad interval,
+        # more than three years, no product at all.
+        bad = [({"product": "prod_nope", "unit_amount": 1, "currency": "usd"}, "product"),
+               ({"product": prod["id"], "unit_amount": -1, "currency": "usd"}, "unit_amount"),
+               ({"product": prod["id"], "unit_amount": 1, "currency": "dollars"}, "currency"),
+               ({"product": prod["id"], "unit_amount": 1, "currency": "usd",
+                 "recurring[interval]": "fortnight"}, "recurring[interval]"),
+               ({"product": prod["id"], "unit_amount": 1, "currency": "usd",
+                 "recurring[interval]": "year", "recurring[interval_count]": "4"},
+                "recurring[interval_count]"),
+               ({"unit_amount": 1, "currency": "usd"}, "product")]
+        for params, param in bad:
+            self.assertEqual(self.err("POST", "/v1/prices", params)["param"], param, params)
+        self.assertEqual(len(self.objects("prices")), 2)
+        self.assertEqual(self.err("GET", "/v1/prices/price_nope", status=404)["code"],
+                         "resource_missing")
+        # A price made with product_data makes its product too.
+        pd = self.ok("POST", "/v1/prices", {"product_data[name]": "Extra", "unit_amount": 500,
+                                            "currency": "usd"})
+        self.assertEqual(self.ok("GET", "/v1/products/" + pd["product"])["name"], "Extra")
+        # A catalog price sells through checkout like any other.
+        cs = self.ok("POST", "/v1/checkout/sessions", [
+            ("mode", "payment"), ("success_url", "https://example.com/ok"),
+            ("line_items[0][price]", pd["id"]), ("line_items[0][quantity]", "2")])
+        self.assertEqual(cs["amount_total"], 1000)
+
     # -- checkout ----------------------------------------------------------------
     def test_checkout_payment(self):
         c = self.customer(**{"metadata[user_id]": "42"})

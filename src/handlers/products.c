@@ -1,0 +1,86 @@
+/*
+ * /v1/products (see products.h): decode the query, call services/catalog, encode. The
+ * cursor is the last id of a page, so pages stay right while products are added or
+ * archived between two requests (keyset pagination; an offset would skip or repeat).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include "handlers/handlers_private.h"
+#include "handlers/products.h"
+#include "services/app.h"
+#include "services/catalog.h"
+#include "util/strnum.h"
+
+static enum pb_err
+answer_not_found(struct response *resp)
+{
+	return response_error(resp, PB_ENOTFOUND, "not_found", "no such product", NULL);
+}
+
+enum pb_err
+handle_products_list(struct app *app, struct request *req, struct response *resp)
+{
+	struct json_object *fields = NULL, *items, *o;
+	struct product *list;
+	const char *cursor;
+	char next[24];
+	long long after = 0;
+	size_t limit, n;
+	bool more;
+	enum pb_err err;
+
+	err = handlers_page(req, &limit, &cursor, &fields);
+	if ((err == PB_OK || err == PB_EFIELDS) && cursor != NULL &&
+	    strnum_parse(cursor, 10, 0, LLONG_MAX, &after) != PB_OK) {
+		(void)handlers_field_error(&fields, "startingAfter",
+		    "must be the nextCursor of the previous page");
+		err = PB_EFIELDS;
+	}
+	if (err == PB_EFIELDS)
+		return handlers_answer_fields(resp, fields);
+	if (err != PB_OK)
+		return err;
+	err = catalog_list(app, req->arena, true, (uint64_t)after, limit, &list, &n, &more);
+	if (err != PB_OK)
+		return err;
+	items = json_object_new_array();
+	if (items == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		o = catalog_product_json_new(&list[i], false);
+		if (o == NULL || json_object_array_add(items, o) != 0) {
+			json_object_put(o);
+			json_object_put(items);
+			return PB_ENOMEM;
+		}
+	}
+	(void)snprintf(next, sizeof(next), "%" PRIu64, n > 0 ? list[n - 1].id : 0);
+	return handlers_answer_page(resp, items, more, next);
+}
+
+enum pb_err
+handle_products_get(struct app *app, struct request *req, struct response *resp)
+{
+	struct json_object *data;
+	struct product p;
+	enum pb_err err;
+
+	/* Not a number is nobody's id (handlers_route_id gives 0). */
+	err = catalog_get_active(app, req->arena, handlers_route_id(req), &p);
+	if (err == PB_ENOTFOUND)
+		return answer_not_found(resp);
+	if (err != PB_OK)
+		return err;
+	data = json_object_new_object();
+	if (data == NULL || !handlers_json_add(data, "product", catalog_product_json_new(&p, false))) {
+		json_object_put(data);
+		return PB_ENOMEM;
+	}
+	err = response_data(resp, 200, data);
+	json_object_put(data);
+	return err;
+}
