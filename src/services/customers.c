@@ -7,11 +7,11 @@
 #include <json-c/json.h>
 
 #include "repo/db.h"
+#include "repo/guests.h"
 #include "repo/jobs.h"
 #include "repo/users.h"
 #include "services/app.h"
 #include "services/customers.h"
-#include "services/guest_payments.h"
 #include "services/outbox.h"
 #include "services/profile.h"
 #include "stripe/client.h"
@@ -184,10 +184,10 @@ changed_meanwhile(struct app *app, struct arena *a, uint64_t user_id, const char
 }
 
 /*
- * An address that paid as a guest has a customer already (guest_payments.h): it becomes
- * the user's, with the user's name and metadata, under a key of its own (this job's key
- * may have been spent on a creation that failed). PB_ENOTFOUND when there is none, or
- * when Stripe no longer has it: then a customer is created as for anyone.
+ * An address that paid as a guest has a customer already (services/guest_payments.h):
+ * it becomes the user's, with the user's name and metadata, under a key of its own (this
+ * job's key may have been spent on a creation that failed). PB_ENOTFOUND when there is
+ * none, or when Stripe no longer has it: then a customer is created as for anyone.
  */
 static enum pb_err
 adopt_guest(struct app *app, struct arena *a, const struct job *job,
@@ -196,7 +196,7 @@ adopt_guest(struct app *app, struct arena *a, const struct job *job,
 	const char *guest, *key;
 	enum pb_err err;
 
-	err = guest_customer_for(app, a, params->email, &guest);
+	err = repo_guest_customer_get(app->db, a, params->email, &guest);
 	if (err != PB_OK)
 		return err;
 	key = arena_printf(a, "%s-adopt", job->idempotency_key);

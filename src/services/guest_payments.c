@@ -183,9 +183,3 @@ guest_prune(struct app *app, uint64_t limit, uint64_t *deleted)
 	return repo_rate_prune(app->db, (int64_t)app->conf->guest_rate_window + RATE_KEEP_S, limit,
 	    deleted);
 }
-
-enum pb_err
-guest_customer_for(struct app *app, struct arena *a, const char *email, const char **customer)
-{
-	return repo_guest_customer_get(app->db, a, email, customer);
-}

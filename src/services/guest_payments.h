@@ -33,8 +33,4 @@ enum pb_err guest_create_intent(struct app *app, struct arena *a, const char *em
 /* Deletes rate counters whose window ended a day ago, up to limit. */
 enum pb_err guest_prune(struct app *app, uint64_t limit, uint64_t *deleted);
 
-/* The customer remembered for a guest address, in a; PB_ENOTFOUND when none. */
-enum pb_err guest_customer_for(struct app *app, struct arena *a, const char *email,
-    const char **customer);
-
 #endif
