@@ -44,6 +44,9 @@ OPERATIONS = [
     ("/v1/subscriptions/{subscription_exposed_id}", "get"),
     ("/v1/subscriptions/{subscription_exposed_id}", "post"),
     ("/v1/subscriptions/{subscription_exposed_id}", "delete"),
+    ("/v1/setup_intents", "post"),
+    ("/v1/setup_intents/{intent}", "get"),
+    ("/v1/setup_intents/{intent}/confirm", "post"),
 ]
 
 FORM = "application/x-www-form-urlencoded"

@@ -349,6 +349,7 @@ class Templates:
             "subscription": ev("customer.subscription.created")["data"]["object"],
             "invoice": ev("invoice.paid")["data"]["object"],
             "billing_portal.session": _load_json("objects", "billing_portal.session.json"),
+            "setup_intent": _load_json("objects", "setup_intent.json"),
         }
         self.api_version = self.t["event"].get("api_version") or "2026-06-24.dahlia"
 
@@ -383,17 +384,23 @@ DECLINES = {
         "payment_intent_authentication_failure",
         "The provided PaymentMethod has failed authentication. You can provide payment_method_data "
         "or a new PaymentMethod to attempt to fulfill this PaymentIntent again."),
+    "setup_intent_authentication_failure": (
+        "setup_intent_authentication_failure",
+        "The latest attempt to set up the payment method has failed because authentication "
+        "failed."),
 }
 KIND_PREFIXES = [("cus_", "customers"), ("pm_", "payment_methods"), ("pi_", "payment_intents"),
                  ("ch_", "charges"), ("re_", "refunds"), ("cs_", "checkout_sessions"),
                  ("sub_", "subscriptions"), ("in_", "invoices"), ("evt_", "events"),
-                 ("price_", "prices"), ("bps_", "billing_portal_sessions")]
+                 ("price_", "prices"), ("bps_", "billing_portal_sessions"),
+                 ("seti_", "setup_intents")]
 KINDS = [k for _, k in KIND_PREFIXES]
 KIND_NAMES = {"customers": "customer", "payment_methods": "PaymentMethod",
               "payment_intents": "payment_intent", "charges": "charge", "refunds": "refund",
               "checkout_sessions": "checkout.session", "subscriptions": "subscription",
               "invoices": "invoice", "events": "event", "prices": "price",
-              "billing_portal_sessions": "billing_portal.session"}
+              "billing_portal_sessions": "billing_portal.session",
+              "setup_intents": "setup_intent"}
 ADDRESS_KEYS = ["city", "country", "line1", "line2", "postal_code", "state"]
 
 
@@ -1705,6 +1712,130 @@ class Emulator:
             items = [e for e in items if (e["pending_webhooks"] == 0) == want]
         return 200, self.paginate("events", items, p, "/v1/events")
 
+    # ---- setup intents ----------------------------------------------------
+    def h_si_create(self, ctx, p, pp):
+        cust = self.customer_ref(p["customer"]) if p.get("customer") else None
+        pm = None
+        if p.get("payment_method"):
+            pm = self.resolve_pm(p["payment_method"])
+            self.check_pm_for(pm, cust and cust["id"])
+        if p.get("confirm") is not True and "return_url" in p:
+            raise ApiError(400, "You can only pass `return_url` when `confirm=true`.",
+                           param="return_url")
+        apm = p.get("automatic_payment_methods")
+        pmt = p.get("payment_method_types")
+        if apm and pmt:
+            raise ApiError(400, "You may only specify one of these parameters: "
+                                "automatic_payment_methods, payment_method_types.",
+                           code="parameters_exclusive")
+        si = self.tmpl("setup_intent")
+        sid = new_id("seti")
+        si.update({
+            "automatic_payment_methods": {"allow_redirects": apm.get("allow_redirects", "always"),
+                                          "enabled": apm.get("enabled", True)}
+            if apm else None,
+            "client_secret": "%s_secret_%s" % (sid, rand(25)), "created": self.now(),
+            "customer": cust and cust["id"], "description": p.get("description") or None,
+            "id": sid, "last_setup_error": None, "latest_attempt": None, "livemode": False,
+            "metadata": self.metadata({}, p.get("metadata", {})), "next_action": None,
+            "payment_method": pm and pm["id"],
+            "payment_method_configuration_details":
+                {"id": self.portal_configuration.replace("bpc_", "pmc_"), "parent": None}
+                if apm else None,
+            "payment_method_types": pmt or ["card"],
+            "status": "requires_confirmation" if pm else "requires_payment_method",
+            "usage": p.get("usage", "off_session")})
+        self.put("setup_intents", si)
+        self.emit("setup_intent.created", si, ctx)
+        if p.get("confirm") is True:
+            self.confirm_si(si, p, ctx)
+        return 200, si
+
+    def h_si_retrieve(self, ctx, p, pp):
+        si = self.get("setup_intents", pp["intent"])
+        if "client_secret" in p and p["client_secret"] != si["client_secret"]:
+            raise ApiError(400, "The client_secret provided does not match the client_secret "
+                                "associated with the SetupIntent.", param="client_secret")
+        return 200, si
+
+    def h_si_confirm(self, ctx, p, pp):
+        si = self.get("setup_intents", pp["intent"])
+        self.confirm_si(si, p, ctx)
+        return 200, si
+
+    def confirm_si(self, si, p, ctx):
+        """Like confirm_pi without money: a good card is attached to the intent's customer."""
+        st = si["status"]
+        if st not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+            raise ApiError(400, "This SetupIntent's status is %s, but it must be one of "
+                                "requires_payment_method, requires_confirmation, or "
+                                "requires_action to be confirmed." % st,
+                           code="setup_intent_unexpected_state",
+                           extra={"setup_intent": copy.deepcopy(si)})
+        if p.get("payment_method"):
+            pm = self.resolve_pm(p["payment_method"])
+            self.check_pm_for(pm, si["customer"])
+            si["payment_method"] = pm["id"]
+        if not si["payment_method"]:
+            raise ApiError(400, "You cannot confirm this SetupIntent because it's missing a "
+                                "payment method. Update the SetupIntent with a payment method and "
+                                "then confirm it again.", code="setup_intent_unexpected_state",
+                           extra={"setup_intent": copy.deepcopy(si)})
+        pm = self.store["payment_methods"][si["payment_method"]]
+        behavior = self.meta[pm["id"]].get("behavior", "ok")
+        si["latest_attempt"] = new_id("setatt")
+        if behavior == "decline":
+            return self.si_fail(si, pm, self.meta[pm["id"]].get("decline") or "generic_decline",
+                                ctx)
+        if behavior == "3ds":
+            si["status"] = "requires_action"
+            si["last_setup_error"] = None
+            url = "%s/_emulator/3ds/%s" % (self.base_url, si["id"])
+            if p.get("return_url"):
+                si["next_action"] = {"redirect_to_url": {"return_url": p["return_url"], "url": url},
+                                     "type": "redirect_to_url"}
+            else:
+                si["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {
+                    "source": new_id("src"), "stripe_js": url,
+                    "type": "three_d_secure_redirect"}}
+            self.emit("setup_intent.requires_action", si, ctx)
+            return None
+        return self.si_succeed(si, pm, ctx)
+
+    def si_succeed(self, si, pm, ctx):
+        si.update({"status": "succeeded", "last_setup_error": None, "next_action": None})
+        if si["customer"] and not pm["customer"]:
+            self.attach_pm(pm, self.store["customers"][si["customer"]], ctx)
+        self.emit("setup_intent.succeeded", si, ctx)
+        return None
+
+    def si_fail(self, si, pm, decline, ctx):
+        code, msg = DECLINES.get(decline) or DECLINES["generic_decline"]
+        err = {"code": code,
+               "doc_url": "https://stripe.com/docs/error-codes/%s" % code.replace("_", "-"),
+               "message": msg, "payment_method": copy.deepcopy(pm), "type": "card_error"}
+        if code in ("card_declined", "expired_card"):
+            err["decline_code"] = decline if code == "card_declined" else code
+        si.update({"status": "requires_payment_method", "last_setup_error": err,
+                   "payment_method": None, "next_action": None})
+        if not pm["customer"]:
+            self.meta[pm["id"]]["consumed"] = True
+        self.emit("setup_intent.setup_failed", si, ctx)
+        extra = {k: v for k, v in err.items() if k not in ("code", "doc_url", "message", "type")}
+        extra["setup_intent"] = copy.deepcopy(si)
+        raise ApiError(402, msg, type="card_error", code=code, extra=extra)
+
+    def si_complete_action(self, si, result, ctx=None):
+        if si["status"] != "requires_action":
+            raise ApiError(400, "SetupIntent %s is %s, not requires_action."
+                           % (si["id"], si["status"]))
+        pm = self.store["payment_methods"][si["payment_method"]]
+        if result in ("succeeded", "success", "ok"):
+            self.si_succeed(si, pm, ctx)
+        else:
+            self.si_fail(si, pm, "setup_intent_authentication_failure", ctx)
+        return si
+
 
 # Stripe Search Query Language, the part the emulator understands.
 _CLAUSE_RE = re.compile(
@@ -2018,6 +2149,9 @@ ROUTES = [
     ("GET", "/v1/subscriptions/{subscription_exposed_id}", "h_sub_retrieve"),
     ("POST", "/v1/subscriptions/{subscription_exposed_id}", "h_sub_update"),
     ("DELETE", "/v1/subscriptions/{subscription_exposed_id}", "h_sub_cancel"),
+    ("POST", "/v1/setup_intents", "h_si_create"),
+    ("GET", "/v1/setup_intents/{intent}", "h_si_retrieve"),
+    ("POST", "/v1/setup_intents/{intent}/confirm", "h_si_confirm"),
 ]
 
 
@@ -2693,6 +2827,17 @@ class Control:
             sub = self.obj("subscriptions", sid)
             return 200, copy.deepcopy(self.emu.renew_subscription(sub, bool(body.get("fail"))))
 
+    @control("POST", "/setup_intents/(?P<sid>[^/]+)/complete_action")
+    def si_complete_action(self, body, q, sid):
+        with self.emu.lock:
+            si = self.obj("setup_intents", sid)
+            try:
+                self.emu.si_complete_action(si, body.get("result", "succeeded"))
+            except ApiError as e:
+                if e.status != 402:
+                    raise
+            return 200, copy.deepcopy(si)
+
 
 # --------------------------------------------------------------------------
 # Tiny HTML pages (hosted checkout, portal, 3-D Secure) for demos
@@ -2738,6 +2883,24 @@ def pages(emu, method, path, form):
                         e(fmt_money(cs["amount_total"], cs["currency"])), rows,
                         e(cs["customer_email"] or ""), opts, e(cs["cancel_url"] or "#")))
             return 200, html_page("Checkout", body), None
+    m = re.match(r"^/_emulator/3ds/(seti_[^/]+)$", path)
+    if m:
+        with emu.lock:
+            si = emu.store["setup_intents"].get(m.group(1))
+            if si is None:
+                return 404, html_page("Not found", "<p>No such setup intent.</p>"), None
+            if method == "POST":
+                try:
+                    emu.si_complete_action(si, form.get("result", "succeeded"))
+                except ApiError:
+                    pass
+                return 200, html_page("3-D Secure", "<p>SetupIntent is %s.</p>"
+                                      % e(si["status"])), None
+            body = ("<h2>3-D Secure test page</h2><p>%s</p><form method='post'>"
+                    "<button name='result' value='succeeded'>Complete authentication</button> "
+                    "<button name='result' value='failed'>Fail authentication</button></form>"
+                    % e(si["id"]))
+            return 200, html_page("3-D Secure", body), None
     m = re.match(r"^/_emulator/3ds/([^/]+)$", path)
     if m:
         with emu.lock:
