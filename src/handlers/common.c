@@ -181,3 +181,15 @@ handlers_answer_throttled(struct response *resp, int64_t retry_after_s)
 		err = response_header(resp, "Retry-After", seconds);
 	return err;
 }
+
+bool
+handlers_json_add(struct json_object *o, const char *k, struct json_object *v)
+{
+	return add(o, k, v);
+}
+
+bool
+handlers_json_add_str(struct json_object *o, const char *k, const char *s)
+{
+	return add_str(o, k, s);
+}

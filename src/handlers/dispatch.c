@@ -6,6 +6,7 @@
 #include "handlers/dispatch.h"
 #include "handlers/handlers_private.h"
 #include "handlers/health.h"
+#include "handlers/payment_methods.h"
 #include "handlers/testing.h"
 #include "handlers/users.h"
 #include "handlers/webhooks.h"
@@ -33,6 +34,17 @@ static const struct route routes[] = {
 	{ HTTP_POST, "/v1/auth/login", handle_auth_login, ROUTE_BODY, "auth_login" },
 	{ HTTP_POST, "/v1/webhooks/stripe", handle_webhooks_stripe, ROUTE_RAW_BODY,
 	    "webhooks_stripe" },
+	{ HTTP_GET, "/v1/payments/customer/payment-methods", handle_payment_methods_list,
+	    ROUTE_AUTH, "payment_methods_list" },
+	{ HTTP_POST, "/v1/payments/customer/payment-methods", handle_payment_methods_attach,
+	    ROUTE_AUTH | ROUTE_BODY, "payment_methods_attach" },
+	{ HTTP_DELETE, "/v1/payments/customer/payment-methods/{id}",
+	    handle_payment_methods_detach, ROUTE_AUTH, "payment_methods_detach" },
+	{ HTTP_PATCH, "/v1/payments/customer/default-payment-method",
+	    handle_payment_methods_set_default, ROUTE_AUTH | ROUTE_BODY,
+	    "payment_methods_set_default" },
+	{ HTTP_POST, "/v1/payments/customer/setup-intents", handle_setup_intents_create,
+	    ROUTE_AUTH | ROUTE_BODY, "setup_intents_create" },
 #ifdef PB_TEST_ROUTES
 	{ HTTP_GET, "/v1/test/sleep", handle_test_sleep, 0, "test_sleep" },
 	{ HTTP_POST, "/v1/test/echo", handle_test_echo, ROUTE_BODY, "test_echo" },

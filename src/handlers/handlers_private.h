@@ -35,6 +35,12 @@ struct accounts_session;
 size_t handlers_body_fields(struct json_object *body, const char *const *allowed, size_t n,
     size_t nrequired, const char **values, size_t *lens, struct json_object **fields);
 
+/* Adds v under k of o, taking v; false (v put) when v is NULL or the add fails. */
+bool handlers_json_add(struct json_object *o, const char *k, struct json_object *v);
+
+/* Adds the string s (copied; NULL: null) under k of o; false when out of memory. */
+bool handlers_json_add_str(struct json_object *o, const char *k, const char *s);
+
 /* Adds name: message to *fields (made on first use). false when out of memory. */
 bool handlers_field_error(struct json_object **fields, const char *name, const char *message);
 

@@ -9,3 +9,6 @@ src_libpaybridge_a_SOURCES += \
 
 # Stripe deliveries (issue 7).
 src_libpaybridge_a_SOURCES += src/handlers/webhooks.c src/handlers/webhooks.h
+
+# The caller's payment methods and setup intents (issue 9).
+src_libpaybridge_a_SOURCES += src/handlers/payment_methods.c src/handlers/payment_methods.h
