@@ -455,3 +455,106 @@ itest_workers_sleeping(int master)
 	}
 	return sleeping;
 }
+
+static int email_serial;
+
+void
+itest_unique_email(char *out, size_t len, const char *tag)
+{
+	(void)snprintf(out, len, "%s%d.%lld.%d@example.com", tag, (int)getpid(), itest_now_ms(),
+	    __atomic_add_fetch(&email_serial, 1, __ATOMIC_RELAXED));
+}
+
+void
+itest_api(const char *method, const char *base, const char *path, const char *token,
+    const char *json, struct itest_response *r)
+{
+	char url[512], auth[1200];
+	const char *h[3] = { "Content-Type: application/json", NULL, NULL };
+
+	if (token != NULL) {
+		(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h[1] = auth;
+	}
+	(void)snprintf(url, sizeof(url), "%s%s", base, path);
+	CU_ASSERT_FATAL(itest_request(method, url, h, json, json != NULL ? strlen(json) : 0, r));
+}
+
+long
+itest_api_status(const char *method, const char *base, const char *path, const char *token,
+    const char *json)
+{
+	struct itest_response r;
+	long status;
+
+	itest_api(method, base, path, token, json, &r);
+	status = r.status;
+	itest_response_free(&r);
+	return status;
+}
+
+static void
+copy_str(char *out, size_t len, const char *s)
+{
+	(void)snprintf(out, len, "%s", s != NULL ? s : "");
+}
+
+void
+itest_signup(const char *base, const char *tag, struct itest_user *u)
+{
+	struct itest_response r;
+	char body[512];
+
+	memset(u, 0, sizeof(*u));
+	itest_unique_email(u->email, sizeof(u->email), tag);
+	(void)snprintf(body, sizeof(body),
+	    "{\"name\":\"Profile %s\",\"email\":\"%s\",\"password\":\"" ITEST_PASSWORD "\"}", tag,
+	    u->email);
+	itest_api("POST", base, "/v1/users", NULL, body, &r);
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	u->id = itest_json_int(&r, "data.user.id", 0);
+	copy_str(u->token, sizeof(u->token), itest_json_str(&r, "data.access_token"));
+	copy_str(u->customer, sizeof(u->customer), itest_json_str(&r, "data.user.stripeCustomerId"));
+	itest_response_free(&r);
+	CU_ASSERT_FATAL(u->id > 0 && u->token[0] != '\0');
+}
+
+void
+itest_stripe(const char *method, const char *path, const char *form, struct itest_response *r)
+{
+	char url[512], auth[256];
+	const char *h[3] = { "Content-Type: application/x-www-form-urlencoded", auth, NULL };
+
+	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    itest_env("PAYBRIDGE_STRIPE_SECRET_KEY"));
+	(void)snprintf(url, sizeof(url), "%s%s", itest_env("PB_EMULATOR_URL"), path);
+	CU_ASSERT_FATAL(itest_request(method, url, h, form, form != NULL ? strlen(form) : 0, r));
+}
+
+void
+itest_emulator_ok(const char *method, const char *path, const char *json)
+{
+	struct itest_response r;
+
+	CU_ASSERT_FATAL(itest_emulator(method, path, json, &r));
+	CU_ASSERT_EQUAL(r.status, 200);
+	if (r.status != 200)
+		fprintf(stderr, "emulator %s %s answered %ld: %.300s\n", method, path, r.status,
+		    r.body);
+	itest_response_free(&r);
+}
+
+long long
+itest_emulator_count(const char *path)
+{
+	struct itest_response r;
+	struct json_object *data;
+	long long n = -1;
+
+	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, &r));
+	if (r.json != NULL && json_object_object_get_ex(r.json, "data", &data) &&
+	    json_object_is_type(data, json_type_array))
+		n = (long long)json_object_array_length(data);
+	itest_response_free(&r);
+	return n;
+}
