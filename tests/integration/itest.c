@@ -558,3 +558,32 @@ itest_emulator_count(const char *path)
 	itest_response_free(&r);
 	return n;
 }
+
+int
+itest_customers_for(long long user_id, char *id, size_t idlen)
+{
+	struct itest_response r;
+	struct json_object *data;
+	char want[32];
+	int n = 0;
+
+	(void)snprintf(want, sizeof(want), "%lld", user_id);
+	CU_ASSERT_FATAL(itest_emulator("GET", "/_emulator/objects/customers", NULL, &r));
+	CU_ASSERT_FATAL(r.json != NULL && json_object_object_get_ex(r.json, "data", &data));
+	for (size_t i = 0; i < json_object_array_length(data); i++) {
+		struct json_object *c = json_object_array_get_idx(data, i), *meta, *uid, *del;
+
+		if (json_object_object_get_ex(c, "deleted", &del) && json_object_get_boolean(del))
+			continue;
+		if (!json_object_object_get_ex(c, "metadata", &meta) ||
+		    !json_object_object_get_ex(meta, "user_id", &uid) ||
+		    strcmp(json_object_get_string(uid), want) != 0)
+			continue;
+		n++;
+		if (id != NULL)
+			(void)snprintf(id, idlen, "%s", json_object_get_string(
+			    json_object_object_get(c, "id")));
+	}
+	itest_response_free(&r);
+	return n;
+}

@@ -160,4 +160,10 @@ void itest_emulator_ok(const char *method, const char *path, const char *json);
 /* The length of the data list a control GET of path answers (requests, objects); -1 if none. */
 long long itest_emulator_count(const char *path);
 
+/*
+ * Counts the emulator's live customers whose metadata user_id is user_id; copies the
+ * last one's id into id (may be NULL).
+ */
+int itest_customers_for(long long user_id, char *id, size_t idlen);
+
 #endif

@@ -114,33 +114,6 @@ pm_action_requests(const char *pm, const char *action)
 	return stripe_requests("POST", path);
 }
 
-/* Live emulator customers whose metadata user_id is user_id. */
-static int
-customers_of(long long user_id)
-{
-	struct itest_response r;
-	struct json_object *data;
-	char want[32];
-	int n = 0;
-
-	(void)snprintf(want, sizeof(want), "%lld", user_id);
-	CU_ASSERT_FATAL(itest_emulator("GET", "/_emulator/objects/customers", NULL, &r));
-	if (r.json != NULL && json_object_object_get_ex(r.json, "data", &data)) {
-		for (size_t i = 0; i < json_object_array_length(data); i++) {
-			struct json_object *c = json_object_array_get_idx(data, i), *m, *u, *d;
-
-			if (json_object_object_get_ex(c, "deleted", &d) && json_object_get_boolean(d))
-				continue;
-			if (json_object_object_get_ex(c, "metadata", &m) &&
-			    json_object_object_get_ex(m, "user_id", &u) &&
-			    strcmp(json_object_get_string(u), want) == 0)
-				n++;
-		}
-	}
-	itest_response_free(&r);
-	return n;
-}
-
 /* The list answer's items (borrowed from r), or NULL when data is not an array. */
 static struct json_object *
 items(const struct itest_response *r)
@@ -262,7 +235,7 @@ test_list_empty(void)
 		CU_ASSERT_PTR_NOT_NULL(a);
 		CU_ASSERT_EQUAL(a != NULL ? json_object_array_length(a) : 99, 0);
 		itest_response_free(&r);
-		CU_ASSERT_EQUAL(customers_of(u.id), 1);
+		CU_ASSERT_EQUAL(itest_customers_for(u.id, NULL, 0), 1);
 	}
 }
 
@@ -318,7 +291,7 @@ test_lazy_customer_once(void)
 	    "WHERE user_id = %lld AND kind = 'create_customer' AND status = 'pending'", u.id), -1);
 	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_jobs WHERE user_id = %lld AND "
 	    "kind = 'create_customer' AND status = 'pending' AND run_after > NOW(6)", u.id), 1);
-	CU_ASSERT_EQUAL(customers_of(u.id), 0);
+	CU_ASSERT_EQUAL(itest_customers_for(u.id, NULL, 0), 0);
 	for (size_t i = 0; i < nurls; i++)
 		(void)snprintf(url[i], sizeof(url[i]), "%s" PMS, urls[i]);
 	for (size_t i = 0; i < NCONCURRENT; i++) {
@@ -330,7 +303,7 @@ test_lazy_customer_once(void)
 		CU_ASSERT_EQUAL(calls[i].status, 200);
 		CU_ASSERT_EQUAL(calls[i].nitems, 0);
 	}
-	CU_ASSERT_EQUAL(customers_of(u.id), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(u.id, NULL, 0), 1);
 	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM stripe_jobs WHERE user_id = %lld AND "
 	    "kind = 'create_customer' AND status = 'done'", u.id), 1);
 	itest_sqlf(stored, sizeof(stored),

@@ -982,6 +982,13 @@ class Emulator:
         self.confirm_pi(pi, p, ctx)
         return 200, pi
 
+    def confirm_with(self, intent, p):
+        """A confirm's payment_method (of the intent's customer, or none) becomes the intent's."""
+        if p.get("payment_method"):
+            pm = self.resolve_pm(p["payment_method"])
+            self.check_pm_for(pm, intent["customer"])
+            intent["payment_method"] = pm["id"]
+
     def confirm_pi(self, pi, p, ctx, auto_authenticate=False):
         st = pi["status"]
         if st not in ("requires_payment_method", "requires_confirmation", "requires_action"):
@@ -992,10 +999,7 @@ class Emulator:
                    "confirmed." % st)
             raise ApiError(400, msg, code="payment_intent_unexpected_state",
                            extra={"payment_intent": copy.deepcopy(pi)})
-        if p.get("payment_method"):
-            pm = self.resolve_pm(p["payment_method"])
-            self.check_pm_for(pm, pi["customer"])
-            pi["payment_method"] = pm["id"]
+        self.confirm_with(pi, p)
         if not pi["payment_method"]:
             raise ApiError(400, "You cannot confirm this PaymentIntent because it's missing a "
                                 "payment method. To confirm the PaymentIntent with %s, specify a "
@@ -1018,20 +1022,7 @@ class Emulator:
         if behavior == "decline":
             return self.pi_fail(pi, pm, m.get("decline") or "generic_decline", ctx)
         if behavior == "3ds":
-            pi["status"] = "requires_action"
-            pi["last_payment_error"] = None
-            if p.get("return_url"):
-                pi["next_action"] = {"redirect_to_url": {
-                    "return_url": p["return_url"],
-                    "url": "%s/_emulator/3ds/%s" % (self.base_url, pi["id"])},
-                    "type": "redirect_to_url"}
-            else:
-                pi["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {
-                    "source": new_id("src"), "stripe_js": "%s/_emulator/3ds/%s"
-                    % (self.base_url, pi["id"]), "type": "three_d_secure_redirect"}}
-            self.meta[pi["id"]]["return_url"] = p.get("return_url")
-            self.emit("payment_intent.requires_action", pi, ctx)
-            return None
+            return self.require_action(pi, "last_payment_error", "payment_intent", p, ctx)
         if behavior == "processing":
             pi["status"] = "processing"
             pi["next_action"] = None
@@ -1039,6 +1030,23 @@ class Emulator:
             self.emit("payment_intent.processing", pi, ctx)
             return None
         return self.pi_succeed(pi, pm, ctx)
+
+    def require_action(self, intent, error_key, what, p, ctx):
+        """An intent (what: payment_intent or setup_intent) now waits for 3-D Secure on the
+        emulator's page, which returns to p's return_url when there is one."""
+        url = "%s/_emulator/3ds/%s" % (self.base_url, intent["id"])
+        return_url = p.get("return_url")
+        intent["status"] = "requires_action"
+        intent[error_key] = None
+        if return_url:
+            intent["next_action"] = {"redirect_to_url": {"return_url": return_url, "url": url},
+                                     "type": "redirect_to_url"}
+        else:
+            intent["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {
+                "source": new_id("src"), "stripe_js": url, "type": "three_d_secure_redirect"}}
+        self.meta[intent["id"]]["return_url"] = return_url
+        self.emit(what + ".requires_action", intent, ctx)
+        return None
 
     def make_charge(self, pi, pm, ok, decline=None, three_d_secure=False):
         ch = self.tmpl("charge")
@@ -1107,14 +1115,28 @@ class Emulator:
         self.emit("payment_intent.succeeded", pi, ctx)
         return None
 
-    def pi_fail(self, pi, pm, decline, ctx):
+    @staticmethod
+    def decline_error(pm, decline, charge=None):
+        """A decline's card_error, as last_payment_error or last_setup_error shows it."""
         code, msg = DECLINES[decline]
-        ch = self.make_charge(pi, pm, False, decline)
-        err = {"charge": ch["id"], "code": code,
-               "doc_url": "https://stripe.com/docs/error-codes/%s" % code.replace("_", "-"),
-               "message": msg, "payment_method": copy.deepcopy(pm), "type": "card_error"}
+        err = {"charge": charge} if charge else {}
+        err.update({"code": code,
+                    "doc_url": "https://stripe.com/docs/error-codes/%s" % code.replace("_", "-"),
+                    "message": msg, "payment_method": copy.deepcopy(pm), "type": "card_error"})
         if code in ("card_declined", "expired_card", "authentication_required"):
             err["decline_code"] = decline if code == "card_declined" else code
+        return err
+
+    @staticmethod
+    def raise_decline(err, member, obj):
+        """The 402 for err, carrying the intent (obj) under member, as Stripe answers it."""
+        extra = {k: v for k, v in err.items() if k not in ("code", "doc_url", "message", "type")}
+        extra[member] = copy.deepcopy(obj)
+        raise ApiError(402, err["message"], type="card_error", code=err["code"], extra=extra)
+
+    def pi_fail(self, pi, pm, decline, ctx):
+        ch = self.make_charge(pi, pm, False, decline)
+        err = self.decline_error(pm, decline, ch["id"])
         pi.update({"status": "requires_payment_method", "last_payment_error": err,
                    "latest_charge": ch["id"], "payment_method": None, "next_action": None,
                    "processing": None})
@@ -1122,9 +1144,7 @@ class Emulator:
             self.meta[pm["id"]]["consumed"] = True
         self.emit("charge.failed", ch, ctx)
         self.emit("payment_intent.payment_failed", pi, ctx)
-        extra = {k: v for k, v in err.items() if k not in ("code", "doc_url", "message", "type")}
-        extra["payment_intent"] = copy.deepcopy(pi)
-        raise ApiError(402, msg, type="card_error", code=code, extra=extra)
+        self.raise_decline(err, "payment_intent", pi)
 
     def h_pi_cancel(self, ctx, p, pp):
         pi = self.get("payment_intents", pp["intent"])
@@ -1772,10 +1792,7 @@ class Emulator:
                                 "requires_action to be confirmed." % st,
                            code="setup_intent_unexpected_state",
                            extra={"setup_intent": copy.deepcopy(si)})
-        if p.get("payment_method"):
-            pm = self.resolve_pm(p["payment_method"])
-            self.check_pm_for(pm, si["customer"])
-            si["payment_method"] = pm["id"]
+        self.confirm_with(si, p)
         if not si["payment_method"]:
             raise ApiError(400, "You cannot confirm this SetupIntent because it's missing a "
                                 "payment method. Update the SetupIntent with a payment method and "
@@ -1788,18 +1805,7 @@ class Emulator:
             return self.si_fail(si, pm, self.meta[pm["id"]].get("decline") or "generic_decline",
                                 ctx)
         if behavior == "3ds":
-            si["status"] = "requires_action"
-            si["last_setup_error"] = None
-            url = "%s/_emulator/3ds/%s" % (self.base_url, si["id"])
-            if p.get("return_url"):
-                si["next_action"] = {"redirect_to_url": {"return_url": p["return_url"], "url": url},
-                                     "type": "redirect_to_url"}
-            else:
-                si["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {
-                    "source": new_id("src"), "stripe_js": url,
-                    "type": "three_d_secure_redirect"}}
-            self.emit("setup_intent.requires_action", si, ctx)
-            return None
+            return self.require_action(si, "last_setup_error", "setup_intent", p, ctx)
         return self.si_succeed(si, pm, ctx)
 
     def si_succeed(self, si, pm, ctx):
@@ -1810,20 +1816,13 @@ class Emulator:
         return None
 
     def si_fail(self, si, pm, decline, ctx):
-        code, msg = DECLINES.get(decline) or DECLINES["generic_decline"]
-        err = {"code": code,
-               "doc_url": "https://stripe.com/docs/error-codes/%s" % code.replace("_", "-"),
-               "message": msg, "payment_method": copy.deepcopy(pm), "type": "card_error"}
-        if code in ("card_declined", "expired_card"):
-            err["decline_code"] = decline if code == "card_declined" else code
+        err = self.decline_error(pm, decline)
         si.update({"status": "requires_payment_method", "last_setup_error": err,
                    "payment_method": None, "next_action": None})
         if not pm["customer"]:
             self.meta[pm["id"]]["consumed"] = True
         self.emit("setup_intent.setup_failed", si, ctx)
-        extra = {k: v for k, v in err.items() if k not in ("code", "doc_url", "message", "type")}
-        extra["setup_intent"] = copy.deepcopy(si)
-        raise ApiError(402, msg, type="card_error", code=code, extra=extra)
+        self.raise_decline(err, "setup_intent", si)
 
     def si_complete_action(self, si, result, ctx=None):
         if si["status"] != "requires_action":
@@ -2754,16 +2753,20 @@ class Control:
             self.emu.expire_session(cs)
             return 200, copy.deepcopy(cs)
 
-    @control("POST", "/payment_intents/(?P<pid>[^/]+)/complete_action")
-    def pi_complete_action(self, body, q, pid):
+    def settle_action(self, kind, oid, complete, body):
+        """complete_action of a PaymentIntent or SetupIntent: a 402 is an outcome here."""
         with self.emu.lock:
-            pi = self.obj("payment_intents", pid)
+            obj = self.obj(kind, oid)
             try:
-                self.emu.complete_action(pi, body.get("result", "succeeded"))
+                complete(obj, body.get("result", "succeeded"))
             except ApiError as e:
                 if e.status != 402:
                     raise
-            return 200, copy.deepcopy(pi)
+            return 200, copy.deepcopy(obj)
+
+    @control("POST", "/payment_intents/(?P<pid>[^/]+)/complete_action")
+    def pi_complete_action(self, body, q, pid):
+        return self.settle_action("payment_intents", pid, self.emu.complete_action, body)
 
     @control("POST", "/prices")
     def add_price(self, body, q):
@@ -2829,14 +2832,7 @@ class Control:
 
     @control("POST", "/setup_intents/(?P<sid>[^/]+)/complete_action")
     def si_complete_action(self, body, q, sid):
-        with self.emu.lock:
-            si = self.obj("setup_intents", sid)
-            try:
-                self.emu.si_complete_action(si, body.get("result", "succeeded"))
-            except ApiError as e:
-                if e.status != 402:
-                    raise
-            return 200, copy.deepcopy(si)
+        return self.settle_action("setup_intents", sid, self.emu.si_complete_action, body)
 
 
 # --------------------------------------------------------------------------
@@ -2883,49 +2879,38 @@ def pages(emu, method, path, form):
                         e(fmt_money(cs["amount_total"], cs["currency"])), rows,
                         e(cs["customer_email"] or ""), opts, e(cs["cancel_url"] or "#")))
             return 200, html_page("Checkout", body), None
-    m = re.match(r"^/_emulator/3ds/(seti_[^/]+)$", path)
+    m = re.match(r"^/_emulator/3ds/([^/]+)$", path)
     if m:
+        # One page for both kinds of intent; the id's prefix says which.
+        setup = m.group(1).startswith("seti_")
+        kind, what = ("setup_intents", "setup_intent") if setup else \
+            ("payment_intents", "payment_intent")
         with emu.lock:
-            si = emu.store["setup_intents"].get(m.group(1))
-            if si is None:
-                return 404, html_page("Not found", "<p>No such setup intent.</p>"), None
+            it = emu.store[kind].get(m.group(1))
+            if it is None:
+                return 404, html_page("Not found", "<p>No such %s.</p>"
+                                      % what.replace("_", " ")), None
             if method == "POST":
+                complete = emu.si_complete_action if setup else emu.complete_action
                 try:
-                    emu.si_complete_action(si, form.get("result", "succeeded"))
+                    complete(it, form.get("result", "succeeded"))
                 except ApiError:
                     pass
-                return 200, html_page("3-D Secure", "<p>SetupIntent is %s.</p>"
-                                      % e(si["status"])), None
+                ret = emu.meta[it["id"]].get("return_url")
+                if ret:
+                    sep = "&" if "?" in ret else "?"
+                    return 303, None, "%s%s%s=%s&%s_client_secret=%s&redirect_status=%s" % (
+                        ret, sep, what, it["id"], what, it["client_secret"],
+                        "succeeded" if it["status"] == "succeeded" else "failed")
+                return 200, html_page("3-D Secure", "<p>%s is %s.</p>"
+                                      % ("SetupIntent" if setup else "PaymentIntent",
+                                         e(it["status"]))), None
+            label = e(it["id"]) if setup else "%s for %s" % (
+                e(it["id"]), e(fmt_money(it["amount"], it["currency"])))
             body = ("<h2>3-D Secure test page</h2><p>%s</p><form method='post'>"
                     "<button name='result' value='succeeded'>Complete authentication</button> "
                     "<button name='result' value='failed'>Fail authentication</button></form>"
-                    % e(si["id"]))
-            return 200, html_page("3-D Secure", body), None
-    m = re.match(r"^/_emulator/3ds/([^/]+)$", path)
-    if m:
-        with emu.lock:
-            pi = emu.store["payment_intents"].get(m.group(1))
-            if pi is None:
-                return 404, html_page("Not found", "<p>No such payment intent.</p>"), None
-            if method == "POST":
-                result = form.get("result", "succeeded")
-                try:
-                    emu.complete_action(pi, result)
-                except ApiError:
-                    pass
-                ret = emu.meta[pi["id"]].get("return_url")
-                if ret:
-                    sep = "&" if "?" in ret else "?"
-                    return 303, None, "%s%spayment_intent=%s&payment_intent_client_secret=%s&" \
-                                      "redirect_status=%s" % (ret, sep, pi["id"], pi["client_secret"],
-                                                              "succeeded" if pi["status"] ==
-                                                              "succeeded" else "failed")
-                return 200, html_page("3-D Secure", "<p>PaymentIntent is %s.</p>"
-                                      % e(pi["status"])), None
-            body = ("<h2>3-D Secure test page</h2><p>%s for %s</p><form method='post'>"
-                    "<button name='result' value='succeeded'>Complete authentication</button> "
-                    "<button name='result' value='failed'>Fail authentication</button></form>"
-                    % (e(pi["id"]), e(fmt_money(pi["amount"], pi["currency"]))))
+                    % label)
             return 200, html_page("3-D Secure", body), None
     m = re.match(r"^/_emulator/billing_portal/([^/]+)$", path)
     if m:

@@ -986,6 +986,25 @@ class EmulatorTest(unittest.TestCase):
                               {"result": "failed"})
         self.assertEqual(failed["status"], "requires_payment_method")
         self.assertEqual(failed["last_setup_error"]["code"], "setup_intent_authentication_failure")
+        # the 3-D Secure page settles either kind of intent and returns to return_url
+        si = self.ok("POST", "/v1/setup_intents", {"customer": c["id"], "confirm": "true",
+                                                  "payment_method": "pm_card_authenticationRequired",
+                                                  "return_url": "https://shop.example/back?x=1"})
+        pi = self.ok("POST", "/v1/payment_intents", {
+            "amount": 1099, "currency": "usd", "payment_method": "pm_card_authenticationRequired",
+            "confirm": "true", "return_url": "https://shop.example/paid"})
+        for obj, what in ((si, "setup_intent"), (pi, "payment_intent")):
+            st, _, page = self.raw("GET", "/_emulator/3ds/" + obj["id"], key=None)
+            self.assertEqual(st, 200)
+            self.assertIn(obj["id"].encode(), page)
+            st, h, _ = self.raw("POST", "/_emulator/3ds/" + obj["id"], "result=succeeded", key=None)
+            self.assertEqual(st, 303)
+            self.assertIn("%s=%s&" % (what, obj["id"]), h["location"])
+            self.assertTrue(h["location"].endswith("redirect_status=succeeded"))
+        self.assertEqual(self.ok("GET", "/v1/setup_intents/" + si["id"])["status"], "succeeded")
+        self.assertEqual(self.ok("GET", "/v1/payment_intents/" + pi["id"])["status"], "succeeded")
+        st, _, _ = self.raw("GET", "/_emulator/3ds/seti_nobody", key=None)
+        self.assertEqual(st, 404)
         # a payment method of another customer is refused
         other = self.customer(email="o@example.com")
         theirs = self.ok("POST", "/v1/payment_methods/pm_card_visa/attach", {"customer": other["id"]})
