@@ -186,6 +186,9 @@ begin(struct app *app, struct arena *a, uint64_t user_id, const char *pm_id, boo
 	enum pb_err err;
 
 	memset(pm, 0, sizeof(*pm));
+	/* Nobody's, so no customer is worth making for it. */
+	if (!payment_methods_id_valid(pm_id))
+		return PB_ENOTFOUND;
 	err = customer_of(app, user_id, customer, customer_len);
 	if (err != PB_OK)
 		return err;
