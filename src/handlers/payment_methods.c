@@ -24,8 +24,10 @@ pm_json_new(const struct payment_method *pm)
 
 	if (o == NULL)
 		return NULL;
-	if (!handlers_json_add_str(o, "id", pm->id) || !handlers_json_add_str(o, "type", pm->type) ||
-	    !handlers_json_add_str(o, "brand", pm->brand) || !handlers_json_add_str(o, "last4", pm->last4) ||
+	if (!handlers_json_add_str(o, "id", pm->id) ||
+	    !handlers_json_add_str(o, "type", pm->type) ||
+	    !handlers_json_add_str(o, "brand", pm->brand) ||
+	    !handlers_json_add_str(o, "last4", pm->last4) ||
 	    !handlers_json_add(o, "expMonth", json_object_new_int64(pm->exp_month)) ||
 	    !handlers_json_add(o, "expYear", json_object_new_int64(pm->exp_year)) ||
 	    !handlers_json_add_str(o, "funding", pm->funding) ||
@@ -117,7 +119,8 @@ body_pm_id(struct request *req, struct response *resp, const char **id, enum pb_
 		return false;
 	}
 	if (!payment_methods_id_valid(*id)) {
-		*err = answer_field(resp, "paymentMethodId", "must be a payment method id (pm_...)");
+		*err = answer_field(resp, "paymentMethodId",
+		    "must be a payment method id (pm_...)");
 		return false;
 	}
 	return true;
@@ -232,7 +235,8 @@ handle_setup_intents_create(struct app *app, struct request *req, struct respons
 	}
 	data = json_object_new_object();
 	if (data != NULL && (!handlers_json_add_str(data, "id", si.id) ||
-	    !handlers_json_add_str(data, "clientSecret", si.client_secret) || !handlers_json_add_str(data, "status", si.status) ||
+	    !handlers_json_add_str(data, "clientSecret", si.client_secret) ||
+	    !handlers_json_add_str(data, "status", si.status) ||
 	    !handlers_json_add_str(data, "usage", si.usage))) {
 		json_object_put(data);
 		data = NULL;

@@ -80,9 +80,9 @@ stripe_outcome(struct app *app, struct arena *a, const char *what, enum pb_err e
 	if (err == PB_ECONFLICT && e->status == 409)
 		return PB_ESTRIPE;
 	if (err == PB_EINVAL || err == PB_EFIELDS || err == PB_ECONFIG) {
-		log_event(LOGL_WARN, "Stripe refused a payment method call", (const struct log_kv[]){
-		    LOG_STR("call", what), LOG_NUM("status", e->status), LOG_STR("type", e->type),
-		    LOG_STR("code", e->code), LOG_STR("param", e->param),
+		log_event(LOGL_WARN, "Stripe refused a payment method call",
+		    (const struct log_kv[]){ LOG_STR("call", what), LOG_NUM("status", e->status),
+		    LOG_STR("type", e->type), LOG_STR("code", e->code), LOG_STR("param", e->param),
 		    LOG_STR("request_id", e->request_id) }, 6);
 		return PB_ESTRIPE;
 	}
