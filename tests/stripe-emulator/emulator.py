@@ -879,12 +879,7 @@ class Emulator:
             for k in ("return_url", "off_session", "error_on_requires_action", "mandate"):
                 if k in p:
                     raise ApiError(400, "You can only pass `%s` when `confirm=true`." % k, param=k)
-        apm = p.get("automatic_payment_methods")
-        pmt = p.get("payment_method_types")
-        if apm and pmt:
-            raise ApiError(400, "You may only specify one of these parameters: "
-                                "automatic_payment_methods, payment_method_types.",
-                           code="parameters_exclusive")
+        apm, pmt = self.payment_method_choice(p)
         if pmt is None:
             apm = {"allow_redirects": (apm or {}).get("allow_redirects", "always"),
                    "enabled": (apm or {}).get("enabled", True)}
@@ -923,6 +918,16 @@ class Emulator:
         if p.get("confirm") is True:
             self.confirm_pi(pi, p, ctx)
         return 200, pi
+
+    @staticmethod
+    def payment_method_choice(p):
+        """automatic_payment_methods or payment_method_types of an intent: one at most."""
+        apm, pmt = p.get("automatic_payment_methods"), p.get("payment_method_types")
+        if apm and pmt:
+            raise ApiError(400, "You may only specify one of these parameters: "
+                                "automatic_payment_methods, payment_method_types.",
+                           code="parameters_exclusive")
+        return apm, pmt
 
     @staticmethod
     def check_amount(amount, currency, param="amount"):
@@ -1742,12 +1747,7 @@ class Emulator:
         if p.get("confirm") is not True and "return_url" in p:
             raise ApiError(400, "You can only pass `return_url` when `confirm=true`.",
                            param="return_url")
-        apm = p.get("automatic_payment_methods")
-        pmt = p.get("payment_method_types")
-        if apm and pmt:
-            raise ApiError(400, "You may only specify one of these parameters: "
-                                "automatic_payment_methods, payment_method_types.",
-                           code="parameters_exclusive")
+        apm, pmt = self.payment_method_choice(p)
         si = self.tmpl("setup_intent")
         sid = new_id("seti")
         si.update({
