@@ -9,6 +9,7 @@
 #include "handlers/orders.h"
 #include "handlers/payments.h"
 #include "handlers/products.h"
+#include "handlers/payment_methods.h"
 #include "handlers/testing.h"
 #include "handlers/users.h"
 #include "handlers/webhooks.h"
@@ -53,6 +54,17 @@ static const struct route routes[] = {
 	    "webhooks_stripe" },
 	{ HTTP_GET, "/v1/products", handle_products_list, 0, "products_list" },
 	{ HTTP_GET, "/v1/products/{id}", handle_products_get, 0, "products_get" },
+	{ HTTP_GET, "/v1/payments/customer/payment-methods", handle_payment_methods_list,
+	    ROUTE_AUTH, "payment_methods_list" },
+	{ HTTP_POST, "/v1/payments/customer/payment-methods", handle_payment_methods_attach,
+	    ROUTE_AUTH | ROUTE_BODY, "payment_methods_attach" },
+	{ HTTP_DELETE, "/v1/payments/customer/payment-methods/{id}",
+	    handle_payment_methods_detach, ROUTE_AUTH, "payment_methods_detach" },
+	{ HTTP_PATCH, "/v1/payments/customer/default-payment-method",
+	    handle_payment_methods_set_default, ROUTE_AUTH | ROUTE_BODY,
+	    "payment_methods_set_default" },
+	{ HTTP_POST, "/v1/payments/customer/setup-intents", handle_setup_intents_create,
+	    ROUTE_AUTH | ROUTE_BODY, "setup_intents_create" },
 #ifdef PB_TEST_ROUTES
 	{ HTTP_GET, "/v1/test/sleep", handle_test_sleep, 0, "test_sleep" },
 	{ HTTP_POST, "/v1/test/echo", handle_test_echo, ROUTE_BODY, "test_echo" },

@@ -18,3 +18,6 @@ src_libpaybridge_a_SOURCES += \
 
 # The public catalog (issue 9).
 src_libpaybridge_a_SOURCES += src/handlers/products.c src/handlers/products.h
+
+# The caller's payment methods and setup intents (issue 9).
+src_libpaybridge_a_SOURCES += src/handlers/payment_methods.c src/handlers/payment_methods.h

@@ -15,23 +15,7 @@
 #include "services/payments.h"
 #include "util/conf.h"
 
-#define STRIPE_ID_MAX 255
 #define URL_MAX 2048
-
-/* A Stripe id as a client may send it: letters, digits and underscores. */
-static bool
-stripe_id_ok(const char *s)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n == 0 || n > STRIPE_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] == '_' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return true;
-}
 
 /* The {id} of the route when it could be an intent's; NULL (a 404) otherwise. */
 static const char *
@@ -39,7 +23,7 @@ intent_id(const struct request *req)
 {
 	const char *id = request_route_param(req, "id");
 
-	return stripe_id_ok(id) ? id : NULL;
+	return payments_id_valid(id) ? id : NULL;
 }
 
 static struct json_object *
@@ -253,7 +237,7 @@ handle_payments_list(struct app *app, struct request *req, struct response *resp
 		return handlers_answer_fields(resp, fields);
 	if (err != PB_OK)
 		return err;
-	if (after != NULL && !stripe_id_ok(after))
+	if (after != NULL && !payments_id_valid(after))
 		return PB_ENOTFOUND;
 	err = payments_list_intents(app, req->arena, (uint64_t)req->user_id, after, limit, &v, &n,
 	    &more);
@@ -313,7 +297,7 @@ handle_payments_confirm(struct app *app, struct request *req, struct response *r
 	if (id == NULL)
 		return PB_ENOTFOUND;
 	if (handlers_body_fields(req->json, confirm_fields, NCONFIRM, 1, v, lens, &fields) == 0) {
-		if (!stripe_id_ok(v[0]))
+		if (!payments_id_valid(v[0]))
 			(void)handlers_field_error(&fields, "paymentMethodId",
 			    "must be a payment method id");
 		if (v[1] != NULL && !url_ok(v[1], lens[1]))

@@ -4,8 +4,8 @@
  * "clientSecret":"pi_…_secret_…","productId":1,"quantity":1,"createdAt":"…",
  * "lastPaymentError":null|{"code","declineCode","message"},
  * "nextAction":null|{"type","redirectUrl"}, "stale":false}. An id that is not the
- * caller's is 404, whoever it belongs to. Stripe unreachable: 503 stripe_unavailable
- * with Retry-After; Stripe refusing what we sent: 502 stripe_error.
+ * caller's is 404, whoever it belongs to. Stripe unreachable: 503 payment_provider_unavailable
+ * with Retry-After; Stripe refusing what we sent: 502 payment_provider_error.
  */
 #ifndef PB_HANDLERS_PAYMENTS_H
 #define PB_HANDLERS_PAYMENTS_H

@@ -57,3 +57,6 @@ TESTS += tests/unit/test_catalog
 tests_unit_test_catalog_SOURCES = tests/unit/test_catalog.c tests/unit/unit.h
 tests_unit_test_catalog_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_catalog_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# The caller's payment methods and setup intents (issue 9).
+src_libpaybridge_a_SOURCES += src/services/payment_methods.c src/services/payment_methods.h

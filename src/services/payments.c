@@ -11,6 +11,7 @@
 #include "services/app.h"
 #include "services/catalog.h"
 #include "services/customers.h"
+#include "services/payment_methods.h"
 #include "services/payments.h"
 #include "services/payments_internal.h"
 #include "services/webhook_rules.h"
@@ -51,12 +52,12 @@ payments_stripe_failed(struct app *app, enum pb_err err, struct payment_problem 
 	if (err == PB_ETIMEOUT || e->status == 0 || e->status == 409 || e->status == 429 ||
 	    e->status >= 500) {
 		why->stripe_down = true;
-		return payments_refuse(why, PB_ESTRIPE, NULL, "stripe_unavailable",
+		return payments_refuse(why, PB_ESTRIPE, NULL, "payment_provider_unavailable",
 		    "Stripe could not be reached; try again shortly");
 	}
 	if (err == PB_ECONFIG)
 		return err;
-	return payments_refuse(why, PB_ESTRIPE, NULL, "stripe_error", "Stripe refused the request");
+	return payments_refuse(why, PB_ESTRIPE, NULL, "payment_provider_error", "Stripe refused the request");
 }
 
 /* The caller's customer, created now when missing (lazy creation, exactly once). */
@@ -70,7 +71,7 @@ customer_of(struct app *app, uint64_t user_id, char *id, size_t idlen,
 	    idlen);
 	if (err == PB_ESTRIPE || err == PB_ETIMEOUT) {
 		why->stripe_down = true;
-		return payments_refuse(why, PB_ESTRIPE, NULL, "stripe_unavailable",
+		return payments_refuse(why, PB_ESTRIPE, NULL, "payment_provider_unavailable",
 		    "the Stripe customer could not be created yet; try again shortly");
 	}
 	return err;
@@ -156,6 +157,12 @@ apply_and_read(struct app *app, struct arena *a, const struct stripe_payment_int
 	view_from_row(&row, out);
 	overlay(a, pi, out);
 	return PB_OK;
+}
+
+bool
+payments_id_valid(const char *id)
+{
+	return stripe_id_valid(id);
 }
 
 /* ---- creation ---- */
@@ -344,43 +351,36 @@ payments_list_intents(struct app *app, struct arena *a, uint64_t user_id,
 /* ---- confirm and cancel ---- */
 
 /*
- * The caller's payment method payment_method, attached to customer now when it is
- * attached to nobody. Another customer's is PB_ENOTFOUND, as one that does not exist.
+ * The caller's payment method payment_method (services/payment_methods.h decides what
+ * that is); one attached to nobody, as Stripe.js just made it, is attached to the
+ * caller's customer first. Another customer's, or none, is PB_ENOTFOUND.
  */
 static enum pb_err
-own_payment_method(struct app *app, struct arena *a, uint64_t user_id, const char *customer,
+own_payment_method(struct app *app, struct arena *a, uint64_t user_id,
     const char *payment_method, const char **pm_id, struct payment_problem *why)
 {
-	struct stripe_payment_method pm = { 0 };
-	const char *key;
+	struct payment_method pm;
+	const char *card_problem = NULL;
+	bool attached;
 	enum pb_err err;
 
-	err = stripe_payment_method_retrieve(app->stripe, payment_method, &pm);
-	if (err == PB_ENOTFOUND || err == PB_EINVAL || err == PB_EFIELDS)
-		return payments_refuse(why, PB_ENOTFOUND, "paymentMethodId", "not_found",
-		    "no such payment method");
-	if (err != PB_OK)
-		return payments_stripe_failed(app, err, why);
-	if (pm.customer != NULL && strcmp(pm.customer, customer) != 0)
+	err = payment_methods_owned(app, user_id, payment_method, NULL, 0);
+	if (err == PB_OK) {
+		*pm_id = payment_method;
+		return PB_OK;
+	}
+	if (err == PB_ENOTFOUND)
+		err = payment_methods_attach(app, a, user_id, payment_method, &pm, &attached,
+		    &card_problem);
+	if (err == PB_OK)
+		*pm_id = pm.id;
+	else if (err == PB_ENOTFOUND || err == PB_ECONFLICT)
 		err = payments_refuse(why, PB_ENOTFOUND, "paymentMethodId", "not_found",
 		    "no such payment method");
-	else
-		*pm_id = arena_strdup(a, pm.id);
-	if (err == PB_OK && *pm_id == NULL)
-		err = PB_ENOMEM;
-	if (err == PB_OK && pm.customer == NULL) {
-		key = arena_printf(a, "paybridge-attach-%" PRIu64 "-%s", user_id, *pm_id);
-		stripe_payment_method_free(&pm);
-		if (key == NULL)
-			return PB_ENOMEM;
-		err = stripe_payment_method_attach(app->stripe, *pm_id, customer, key, &pm);
-		if (err == PB_ECONFLICT || err == PB_EFIELDS)
-			err = payments_refuse(why, PB_ECONFLICT, "paymentMethodId",
-			    "payment_method_unusable", "this payment method can no longer be used");
-		else if (err != PB_OK)
-			err = payments_stripe_failed(app, err, why);
-	}
-	stripe_payment_method_free(&pm);
+	else if (err == PB_EFIELDS)
+		err = payments_refuse(why, PB_EFIELDS, "paymentMethodId", NULL, card_problem);
+	else if (err == PB_ESTRIPE || err == PB_ETIMEOUT)
+		err = payments_stripe_failed(app, err, why);
 	return err;
 }
 
@@ -396,7 +396,6 @@ payments_confirm(struct app *app, struct arena *a, uint64_t user_id, const char 
     const char *payment_method, const char *return_url, struct payment_view *out,
     struct payment_problem *why)
 {
-	char customer[CUSTOMER_ID_MAX + 1];
 	struct stripe_payment_intent pi = { 0 };
 	const struct stripe_error *se;
 	struct pi_view row;
@@ -407,9 +406,7 @@ payments_confirm(struct app *app, struct arena *a, uint64_t user_id, const char 
 	err = repo_pi_get(app->db, a, id, user_id, &row);
 	if (err != PB_OK)
 		return err;
-	err = customer_of(app, user_id, customer, sizeof(customer), why);
-	if (err == PB_OK)
-		err = own_payment_method(app, a, user_id, customer, payment_method, &pm_id, why);
+	err = own_payment_method(app, a, user_id, payment_method, &pm_id, why);
 	if (err != PB_OK)
 		return err;
 	err = stripe_payment_intent_confirm(app->stripe, id, pm_id, return_url, NULL, &pi);

@@ -52,6 +52,9 @@ struct payment_view {
 	bool stale;			/* Stripe could not be asked: the stored state */
 };
 
+/* Whether id could be a Stripe id (an intent's, a payment method's) a client sent. */
+bool payments_id_valid(const char *id);
+
 /*
  * Creates an intent for quantity (1..PAYMENTS_QUANTITY_MAX) of an active one-time
  * product for user_id, under Stripe key "paybridge-pi-<op_key>" (services/idempotency.h),

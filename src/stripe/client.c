@@ -52,6 +52,7 @@ struct stripe {
 	char request_id[80];
 	int should_retry;	/* -1 absent, 0 false, 1 true */
 	long long retry_after_s;	/* -1 absent */
+	bool replayed;		/* Idempotent-Replayed: true */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -73,9 +74,10 @@ reset_headers(struct stripe *s)
 	s->request_id[0] = '\0';
 	s->should_retry = -1;
 	s->retry_after_s = -1;
+	s->replayed = false;
 }
 
-/* Keeps the three answer headers the retry logic and the logs need. */
+/* Keeps the answer headers the retry logic, the logs and stripe_error.replayed need. */
 static size_t
 on_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -112,6 +114,8 @@ on_header(char *p, size_t size, size_t n, void *ud)
 			s->should_retry = 1;
 		else if (strcasecmp(v, "false") == 0)
 			s->should_retry = 0;
+	} else if (namelen == 19 && strncasecmp(line, "idempotent-replayed", 19) == 0) {
+		s->replayed = strcasecmp(v, "true") == 0;
 	} else if (namelen == 11 && strncasecmp(line, "retry-after", 11) == 0) {
 		long long secs;
 
@@ -296,6 +300,15 @@ stripe_fail(struct stripe *s, enum pb_err err, const char *message)
 	return err;
 }
 
+bool
+stripe_id_valid(const char *id)
+{
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	return n > 0 && n <= STRIPE_ID_MAX &&
+	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
 enum pb_err
 stripe_path(char *out, size_t outlen, const char *prefix, const char *id, const char *suffix)
 {
@@ -456,6 +469,7 @@ static enum pb_err
 finish_ok(struct stripe *s, long status, struct json_object **out)
 {
 	s->last.status = (int)status;
+	s->last.replayed = s->replayed;
 	memcpy(s->last.request_id, s->request_id, sizeof(s->request_id));
 	if (json_parse(buf_cstr(&s->body), s->body.len, RESPONSE_JSON_DEPTH, out) != PB_OK ||
 	    !json_object_is_type(*out, json_type_object)) {

@@ -43,6 +43,11 @@ struct stripe_error {
 	char param[160];	/* the parameter at fault, e.g. metadata[user_id] */
 	char message[1024];	/* Stripe's message, or what failed on the network */
 	char request_id[80];	/* the Request-Id response header, "" when absent */
+	/*
+	 * A 2xx that Stripe replayed from an earlier request with the same Idempotency-Key
+	 * (Idempotent-Replayed: true): it tells what happened then, not the object's state now.
+	 */
+	bool replayed;
 };
 
 /*
@@ -104,6 +109,13 @@ const struct stripe_error *stripe_last_error(const struct stripe *s);
  */
 enum pb_err stripe_request(struct stripe *s, const char *method, const char *path,
     const struct stripe_form *form, const char *idempotency_key, struct json_object **out);
+
+/*
+ * Whether id has the shape of a Stripe object id as a client may send one: 1 to
+ * STRIPE_ID_MAX letters, digits and underscores. Checked before Stripe is asked.
+ */
+#define STRIPE_ID_MAX 255
+bool stripe_id_valid(const char *id);
 
 /*
  * Writes prefix, id percent-encoded and suffix (may be NULL) into out. PB_EINVAL when
@@ -244,6 +256,24 @@ struct stripe_subscription {
 	int64_t created;
 };
 
+struct stripe_setup_intent {
+	struct json_object *raw;
+	const char *id;
+	const char *status;	/* requires_payment_method, requires_confirmation, requires_action,
+				   processing, canceled, succeeded */
+	const char *customer;
+	const char *payment_method;
+	const char *client_secret;	/* for the customer's browser only; never log it */
+	const char *usage;	/* off_session, on_session */
+	const char *next_action_type;	/* next_action.type */
+	const char *last_error_code;	/* last_setup_error.code */
+	const char *last_error_decline_code;
+	const char *last_error_message;	/* written for the customer */
+	struct json_object *metadata;
+	int64_t created;
+	bool livemode;
+};
+
 /*
  * Fill a struct from a parsed object (e.g. an event's data.object), taking a new
  * reference to obj. PB_ESTRIPE when obj is not an object of that kind with an id.
@@ -261,6 +291,8 @@ enum pb_err stripe_portal_session_from_json(struct json_object *obj,
 enum pb_err stripe_event_from_json(struct json_object *obj, struct stripe_event *out);
 enum pb_err stripe_subscription_from_json(struct json_object *obj,
     struct stripe_subscription *out);
+enum pb_err stripe_setup_intent_from_json(struct json_object *obj,
+    struct stripe_setup_intent *out);
 
 void stripe_customer_free(struct stripe_customer *c);
 void stripe_payment_intent_free(struct stripe_payment_intent *pi);
@@ -270,6 +302,7 @@ void stripe_refund_free(struct stripe_refund *r);
 void stripe_portal_session_free(struct stripe_portal_session *ps);
 void stripe_event_free(struct stripe_event *ev);
 void stripe_subscription_free(struct stripe_subscription *sub);
+void stripe_setup_intent_free(struct stripe_setup_intent *si);
 
 /* Lists: n items, owned by the list. has_more: more exist than were fetched. */
 struct stripe_customer_list {
@@ -514,5 +547,22 @@ enum pb_err stripe_product_retrieve(struct stripe *s, const char *id,
 enum pb_err stripe_price_create(struct stripe *s, const struct stripe_price_params *p,
     const char *idempotency_key, struct stripe_price *out);
 enum pb_err stripe_price_retrieve(struct stripe *s, const char *id, struct stripe_price *out);
+
+/*
+ * Setup intents: a payment method saved for later payments, no money moved. The
+ * customer's browser confirms them with the client secret (Stripe.js), never we.
+ */
+struct stripe_setup_intent_params {
+	const char *customer;
+	const char *usage;		/* off_session, on_session; NULL: Stripe's (off_session) */
+	const char *payment_method;
+	bool automatic_payment_methods;	/* automatic_payment_methods[enabled]=true */
+	const struct stripe_kv *metadata;
+	size_t nmetadata;
+};
+
+enum pb_err stripe_setup_intent_create(struct stripe *s,
+    const struct stripe_setup_intent_params *p, const char *idempotency_key,
+    struct stripe_setup_intent *out);
 
 #endif

@@ -30,3 +30,6 @@ tests_unit_test_stripe_webhook_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIB
 tests_unit_test_stripe_error_SOURCES = tests/unit/test_stripe_error.c tests/unit/unit.h
 tests_unit_test_stripe_error_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_stripe_error_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# Setup intents (issue 9: payment methods).
+src_libpaybridge_a_SOURCES += src/stripe/setup_intents.c

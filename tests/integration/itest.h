@@ -133,4 +133,71 @@ long long itest_metric(const char *base, const char *name);
  */
 bool itest_pool_settled(const char *base, long timeout_ms);
 
+/* ---- users and calls, shared by the suites that sign up users ---- */
+
+#define ITEST_PASSWORD "correct horse battery"
+#define ITEST_WAIT_MS 20000		/* the guard of every polled wait */
+#define ITEST_EXTRA_HEADERS_MAX 8
+
+/* A user itest_signup made. */
+struct itest_user {
+	long long id;
+	char email[128];
+	char token[1024];
+	char customer[64];	/* "" when the signup answered without one */
+};
+
+/* An address no other call of any test program makes: tag, pid, time and a counter. */
+void itest_unique_email(char *out, size_t len, const char *tag);
+
+/*
+ * method base+path with the bearer token (NULL: none) and a JSON body (NULL: none);
+ * fails the test (fatally) when the request could not be made at all.
+ */
+void itest_api(const char *method, const char *base, const char *path, const char *token,
+    const char *json, struct itest_response *r);
+
+/* itest_api with extra header lines (NULL-terminated, may be NULL), e.g. Idempotency-Key. */
+void itest_api_with(const char *method, const char *base, const char *path, const char *token,
+    const char *const *extra, const char *json, struct itest_response *r);
+
+/* itest_api, keeping only the status. */
+long itest_api_status(const char *method, const char *base, const char *path,
+    const char *token, const char *json);
+
+/* Signs up "Profile <tag>" with a unique email through base; fails the test unless 201. */
+void itest_signup(const char *base, const char *tag, struct itest_user *u);
+
+/* A form-encoded call to the emulator's Stripe API with the stack's key ("the dashboard"). */
+void itest_stripe(const char *method, const char *path, const char *form,
+    struct itest_response *r);
+
+/* A control call to the emulator that must answer 200. */
+void itest_emulator_ok(const char *method, const char *path, const char *json);
+
+/* The length of the data list a control GET of path answers (requests, objects); -1 if none. */
+long long itest_emulator_count(const char *path);
+
+/*
+ * Counts the emulator's live customers whose metadata user_id is user_id; copies the
+ * last one's id into id (may be NULL).
+ */
+int itest_customers_for(long long user_id, char *id, size_t idlen);
+
+/* Copies s (NULL: "") into out. */
+void itest_copy(char *out, size_t len, const char *s);
+
+/* Polls a query's first cell until it is want (ITEST_WAIT_MS at most); says so if not. */
+bool itest_wait_sql(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* s, or "(null)": CUnit's string asserts call strcmp, which NULL would crash. */
+static inline const char *
+itest_s(const char *s)
+{
+	return s != NULL ? s : "(null)";
+}
+
+#define ITEST_STR_EQ(a, b) CU_ASSERT_STRING_EQUAL(itest_s(a), itest_s(b))
+#define ITEST_STR_NE(a, b) CU_ASSERT_STRING_NOT_EQUAL(itest_s(a), itest_s(b))
+
 #endif

@@ -9,3 +9,6 @@ tests_integration_test_repo_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) -pthread
 tests_integration_test_repo_LDFLAGS = $(AM_LDFLAGS) -pthread
 tests_integration_test_repo_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 EXTRA_DIST += tests/integration/run-repo.sh
+
+# Payment methods (issue 9).
+include tests/integration/payment_methods.mk

@@ -68,36 +68,6 @@ do_signup(const char *name, const char *email, struct signup *s)
 	itest_response_free(&r);
 }
 
-/* Counts live emulator customers whose metadata user_id is user_id; copies the last id. */
-static int
-customers_for(long long user_id, char *id, size_t idlen)
-{
-	struct itest_response r;
-	struct json_object *data;
-	char want[32];
-	int n = 0;
-
-	(void)snprintf(want, sizeof(want), "%lld", user_id);
-	CU_ASSERT_FATAL(itest_emulator("GET", "/_emulator/objects/customers", NULL, &r));
-	CU_ASSERT_FATAL(r.json != NULL && json_object_object_get_ex(r.json, "data", &data));
-	for (size_t i = 0; i < json_object_array_length(data); i++) {
-		struct json_object *c = json_object_array_get_idx(data, i), *meta, *uid, *del;
-
-		if (json_object_object_get_ex(c, "deleted", &del) && json_object_get_boolean(del))
-			continue;
-		if (!json_object_object_get_ex(c, "metadata", &meta) ||
-		    !json_object_object_get_ex(meta, "user_id", &uid) ||
-		    strcmp(json_object_get_string(uid), want) != 0)
-			continue;
-		n++;
-		if (id != NULL)
-			(void)snprintf(id, idlen, "%s", json_object_get_string(
-			    json_object_object_get(c, "id")));
-	}
-	itest_response_free(&r);
-	return n;
-}
-
 /* The customer id the database holds for user_id ("" when NULL). */
 static void
 db_customer(long long user_id, char *out, size_t len)
@@ -155,7 +125,7 @@ test_signup_creates_one_customer(void)
 	do_signup("Ada Lovelace", email, &s);
 	CU_ASSERT_EQUAL_FATAL(s.status, 201);
 	CU_ASSERT(strncmp(s.customer, "cus_", 4) == 0);
-	CU_ASSERT_EQUAL(customers_for(s.user_id, id, sizeof(id)), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(s.user_id, id, sizeof(id)), 1);
 	CU_ASSERT_STRING_EQUAL(id, s.customer);
 	db_customer(s.user_id, dbid, sizeof(dbid));
 	CU_ASSERT_STRING_EQUAL(dbid, s.customer);
@@ -195,7 +165,7 @@ test_stripe_down_for_5s(void)
 	cleared = itest_now_ms();
 	CU_ASSERT_TRUE(wait_customer(s.user_id, 5000, id, sizeof(id)));
 	CU_ASSERT(itest_now_ms() - cleared <= 5000);
-	CU_ASSERT_EQUAL(customers_for(s.user_id, NULL, 0), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(s.user_id, NULL, 0), 1);
 	(void)snprintf(url, sizeof(url), "%s/v1/users/me", urls[0]);
 	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s.token);
 	(void)itest_request("GET", url, hdrs, NULL, 0, &r);
@@ -218,7 +188,7 @@ test_lost_response(void)
 	do_signup("Lost Reply", email, &s);
 	CU_ASSERT_EQUAL_FATAL(s.status, 201);
 	CU_ASSERT_TRUE(wait_customer(s.user_id, 10000, id, sizeof(id)));
-	CU_ASSERT_EQUAL(customers_for(s.user_id, NULL, 0), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(s.user_id, NULL, 0), 1);
 }
 
 struct racer {
@@ -264,7 +234,7 @@ test_concurrent_signups_with_failures(void)
 	CU_ASSERT_EQUAL(ok, N);
 	for (int i = 0; i < N; i++) {
 		CU_ASSERT_TRUE(wait_customer(r[i].s.user_id, 15000, id, sizeof(id)));
-		CU_ASSERT_EQUAL(customers_for(r[i].s.user_id, NULL, 0), 1);
+		CU_ASSERT_EQUAL(itest_customers_for(r[i].s.user_id, NULL, 0), 1);
 	}
 	/* Some calls really failed, so the retries were exercised. */
 	CU_ASSERT_EQUAL(itest_sql("SELECT COUNT(*) FROM stripe_jobs WHERE attempts > 1",
@@ -333,7 +303,7 @@ test_worker_killed_before_stripe_call(void)
 	CU_ASSERT_FATAL(uid[0] != '\0');
 	/* The signup committed; the respawned jobs worker finishes it once the claim lapses. */
 	CU_ASSERT_TRUE(wait_customer(strtoll(uid, NULL, 10), 15000, id, sizeof(id)));
-	CU_ASSERT_EQUAL(customers_for(strtoll(uid, NULL, 10), NULL, 0), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(strtoll(uid, NULL, 10), NULL, 0), 1);
 }
 
 static void
@@ -352,7 +322,7 @@ test_adopt_after_key_expiry(void)
 	do_signup("Past The Window", email, &s);
 	CU_ASSERT_EQUAL_FATAL(s.status, 201);
 	CU_ASSERT_STRING_EQUAL(s.customer, "");
-	CU_ASSERT_EQUAL(customers_for(s.user_id, existing, sizeof(existing)), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(s.user_id, existing, sizeof(existing)), 1);
 	/*
 	 * Park the job between attempts: not due, and first tried a day ago. Only then does a
 	 * day pass at Stripe (the key expires) and the faults end, so no attempt can run with
@@ -377,7 +347,7 @@ test_adopt_after_key_expiry(void)
 	/* Creating now would make a second customer: the job must find and adopt the first. */
 	CU_ASSERT_TRUE(wait_customer(s.user_id, 10000, id, sizeof(id)));
 	CU_ASSERT_STRING_EQUAL(id, existing);
-	CU_ASSERT_EQUAL(customers_for(s.user_id, NULL, 0), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(s.user_id, NULL, 0), 1);
 }
 
 struct lazy {
@@ -431,7 +401,7 @@ test_lazy_concurrent_callers(void)
 		CU_ASSERT_EQUAL(calls[i].status, 200);
 		CU_ASSERT_STRING_EQUAL(calls[i].customer, calls[0].customer);
 	}
-	CU_ASSERT_EQUAL(customers_for(calls[0].user_id, id, sizeof(id)), 1);
+	CU_ASSERT_EQUAL(itest_customers_for(calls[0].user_id, id, sizeof(id)), 1);
 	CU_ASSERT_STRING_EQUAL(id, calls[0].customer);
 	(void)snprintf(path, sizeof(path), "/_emulator/objects/customers/%s", id);
 	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, &r));

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "itest_api.h"
+#include "itest.h"
 
 #define MAX_URLS 4
 #define CONCURRENT 24	/* more than the stack's 8 workers */
@@ -53,7 +53,7 @@ create_intent(const char *base, const struct itest_user *u, const char *key, con
 		(void)snprintf(h, sizeof(h), "Idempotency-Key: %s", key);
 		extra[0] = h;
 	}
-	itest_api("POST", base, "/v1/payments/intents", u->token, extra, body, r);
+	itest_api_with("POST", base, "/v1/payments/intents", u->token, extra, body, r);
 }
 
 /* A new intent for quantity of product pid; its id into id. */
@@ -81,7 +81,7 @@ confirm(const char *base, const struct itest_user *u, const char *pi, const char
 	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/confirm", pi);
 	(void)snprintf(body, sizeof(body),
 	    "{\"paymentMethodId\":\"%s\",\"returnUrl\":\"https://shop.example/back\"}", pm);
-	itest_api("POST", base, path, u->token, NULL, body, r);
+	itest_api_with("POST", base, path, u->token, NULL, body, r);
 }
 
 /* The emulator's object kind/id (status 200), or a failed test. */
@@ -113,39 +113,6 @@ emu_intents_of(const char *customer)
 	}
 	itest_response_free(&r);
 	return n;
-}
-
-/* How many customers the emulator has for our user id (metadata user_id). */
-static long long
-emu_customers_of(long long user_id)
-{
-	struct itest_response r;
-	struct json_object *data, *o;
-	char want[32];
-	const char *v;
-	long long n = 0;
-
-	(void)snprintf(want, sizeof(want), "%lld", user_id);
-	CU_ASSERT_FATAL(itest_emulator("GET", "/_emulator/objects/customers", NULL, &r));
-	CU_ASSERT_FATAL(r.json != NULL && json_object_object_get_ex(r.json, "data", &data));
-	for (size_t i = 0; i < json_object_array_length(data); i++) {
-		o = itest_json_at(json_object_array_get_idx(data, i), "metadata.user_id");
-		v = o != NULL ? json_object_get_string(o) : NULL;
-		if (v != NULL && strcmp(v, want) == 0)
-			n++;
-	}
-	itest_response_free(&r);
-	return n;
-}
-
-static void
-emu_post(const char *path, const char *json)
-{
-	struct itest_response r;
-
-	CU_ASSERT_FATAL(itest_emulator("POST", path, json, &r));
-	CU_ASSERT_EQUAL(r.status, 200);
-	itest_response_free(&r);
 }
 
 static void
@@ -220,7 +187,7 @@ test_intent_confirm_order(void)
 		order = itest_sql_num("SELECT id FROM orders WHERE stripe_payment_intent_id = '%s'",
 		    pi);
 		(void)snprintf(order_path, sizeof(order_path), "/v1/orders/%lld", order);
-		itest_api("GET", urls[i], order_path, u.token, NULL, NULL, &r);
+		itest_api_with("GET", urls[i], order_path, u.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.paymentIntentId"), pi);
 		CU_ASSERT_EQUAL(itest_json_int(&r, "data.amount", 0), 3 * PRICE);
@@ -228,12 +195,12 @@ test_intent_confirm_order(void)
 		CU_ASSERT_EQUAL(itest_json_int(&r, "data.productId", 0), pid);
 		ITEST_STR_EQ(itest_json_str(&r, "data.status"), "paid");
 		itest_response_free(&r);
-		itest_api("GET", urls[i], "/v1/orders", u.token, NULL, NULL, &r);
+		itest_api_with("GET", urls[i], "/v1/orders", u.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		CU_ASSERT_EQUAL(itest_json_int(&r, "data.items.0.id", 0), order);
 		itest_response_free(&r);
 		(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s", pi);
-		itest_api("GET", urls[i], path, u.token, NULL, NULL, &r);
+		itest_api_with("GET", urls[i], path, u.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.status"), "succeeded");
 		itest_response_free(&r);
@@ -371,7 +338,7 @@ test_other_users_objects_are_not_found(void)
 	new_intent(urls[0], &a, pid, 1, pi_open, sizeof(pi_open));
 	/* A's card, attached to A's customer (as Stripe.js and the attach route would). */
 	(void)snprintf(body, sizeof(body), "customer=%s", a.customer);
-	itest_stripe_call("POST", "/v1/payment_methods/pm_card_mastercard/attach", body, &r);
+	itest_stripe("POST", "/v1/payment_methods/pm_card_mastercard/attach", body, &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	itest_copy(pm, sizeof(pm), itest_json_str(&r, "id"));
 	itest_response_free(&r);
@@ -404,7 +371,7 @@ test_other_users_objects_are_not_found(void)
 			itest_response_free(&r);
 		}
 		/* B's list shows none of A's. */
-		itest_api("GET", base, "/v1/orders", b.token, NULL, NULL, &r);
+		itest_api_with("GET", base, "/v1/orders", b.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		CU_ASSERT_EQUAL(itest_json_int(&r, "data.items.0.id", -1), -1);
 		itest_response_free(&r);
@@ -567,10 +534,10 @@ test_stripe_failing_during_creation(void)
 	for (size_t f = 0; f < 2; f++) {
 		for (size_t i = 0; i < nurls; i++) {
 			(void)snprintf(key, sizeof(key), "fail-%zu-%zu-%lld", f, i, itest_now_ms());
-			emu_post("/_emulator/faults", faults[f]);
+			itest_emulator_ok("POST", "/_emulator/faults", faults[f]);
 			create_intent(urls[i], &u, key, body, &r);
 			CU_ASSERT_EQUAL(r.status, 503);
-			ITEST_STR_EQ(itest_json_str(&r, "error.code"), "stripe_unavailable");
+			ITEST_STR_EQ(itest_json_str(&r, "error.code"), "payment_provider_unavailable");
 			CU_ASSERT(itest_header(&r, "Retry-After", retry, sizeof(retry)));
 			itest_response_free(&r);
 			clear_faults();
@@ -584,7 +551,7 @@ test_stripe_failing_during_creation(void)
 
 	/* The intent made, the answer lost: the client still gets its intent, and only one. */
 	(void)snprintf(key, sizeof(key), "lost-%lld", itest_now_ms());
-	emu_post("/_emulator/faults", "{\"kind\":\"drop_after_apply\",\"method\":\"POST\","
+	itest_emulator_ok("POST", "/_emulator/faults", "{\"kind\":\"drop_after_apply\",\"method\":\"POST\","
 	    "\"path\":\"/v1/payment_intents\",\"count\":1}");
 	create_intent(urls[0], &u, key, body, &r);
 	CU_ASSERT_EQUAL(r.status, 201);
@@ -602,11 +569,11 @@ test_stripe_failing_during_creation(void)
 	 * retries go on being told so while Stripe still runs the first, then get the intent.
 	 */
 	(void)snprintf(key, sizeof(key), "hang-%lld", itest_now_ms());
-	emu_post("/_emulator/faults", "{\"kind\":\"hang\",\"seconds\":12,\"method\":\"POST\","
+	itest_emulator_ok("POST", "/_emulator/faults", "{\"kind\":\"hang\",\"seconds\":12,\"method\":\"POST\","
 	    "\"path\":\"/v1/payment_intents\",\"count\":1}");
 	create_intent(urls[0], &u, key, body, &r);
 	CU_ASSERT_EQUAL(r.status, 503);
-	ITEST_STR_EQ(itest_json_str(&r, "error.code"), "stripe_unavailable");
+	ITEST_STR_EQ(itest_json_str(&r, "error.code"), "payment_provider_unavailable");
 	itest_response_free(&r);
 	t0 = itest_now_ms();
 	do {
@@ -640,14 +607,14 @@ test_check_on_read(void)
 	ITEST_STR_EQ(itest_json_str(&r, "data.status"), "requires_action");
 	itest_response_free(&r);
 	/* The customer passes 3-D Secure; Stripe's webhooks are held back. */
-	emu_post("/_emulator/delivery", "{\"mode\":\"hold\",\"types\":[\"payment_intent.succeeded\","
+	itest_emulator_ok("POST", "/_emulator/delivery", "{\"mode\":\"hold\",\"types\":[\"payment_intent.succeeded\","
 	    "\"charge.succeeded\"]}");
 	(void)snprintf(path, sizeof(path), "/_emulator/payment_intents/%s/complete_action", pi);
-	emu_post(path, "{\"result\":\"succeeded\"}");
+	itest_emulator_ok("POST", path, "{\"result\":\"succeeded\"}");
 	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s", pi);
 	t0 = itest_now_ms();
 	do {
-		itest_api("GET", urls[(size_t)(itest_now_ms() / 100) % nurls], path, u.token, NULL,
+		itest_api_with("GET", urls[(size_t)(itest_now_ms() / 100) % nurls], path, u.token, NULL,
 		    NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		itest_copy(status, sizeof(status), itest_json_str(&r, "data.status"));
@@ -662,9 +629,9 @@ test_check_on_read(void)
 	itest_sqlf(created, sizeof(created),
 	    "SELECT last_event_created FROM payment_intents WHERE stripe_id = '%s'", pi);
 	/* The late webhooks change nothing. */
-	emu_post("/_emulator/delivery", "{\"mode\":\"normal\"}");
-	emu_post("/_emulator/delivery/release", "{}");
-	emu_post("/_emulator/deliveries/drain", "{\"timeout_s\":20}");
+	itest_emulator_ok("POST", "/_emulator/delivery", "{\"mode\":\"normal\"}");
+	itest_emulator_ok("POST", "/_emulator/delivery/release", "{}");
+	itest_emulator_ok("POST", "/_emulator/deliveries/drain", "{\"timeout_s\":20}");
 	CU_ASSERT(itest_wait_sql("1", "SELECT COUNT(*) FROM stripe_events WHERE "
 	    "type = 'payment_intent.succeeded' AND object_id = '%s'", pi));
 	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE "
@@ -688,17 +655,17 @@ test_read_serves_stale_when_stripe_fails(void)
 	    "INTERVAL 1 HOUR WHERE stripe_id = '%s'; SELECT ROW_COUNT()", pi), 1);
 	(void)snprintf(fault, sizeof(fault), "{\"kind\":\"error\",\"status\":500,\"method\":"
 	    "\"GET\",\"path\":\"/v1/payment_intents/%s\",\"count\":100}", pi);
-	emu_post("/_emulator/faults", fault);
+	itest_emulator_ok("POST", "/_emulator/faults", fault);
 	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s", pi);
 	for (size_t i = 0; i < nurls; i++) {
-		itest_api("GET", urls[i], path, u.token, NULL, NULL, &r);
+		itest_api_with("GET", urls[i], path, u.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.status"), "requires_payment_method");
 		CU_ASSERT(itest_json_bool(&r, "data.stale", false));
 		itest_response_free(&r);
 	}
 	clear_faults();
-	itest_api("GET", urls[0], path, u.token, NULL, NULL, &r);
+	itest_api_with("GET", urls[0], path, u.token, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT(!itest_json_bool(&r, "data.stale", true));
 	itest_response_free(&r);
@@ -721,7 +688,7 @@ refund(const char *base, const char *token, const char *pi, const char *key,
 		extra[0] = h;
 	}
 	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/refunds", pi);
-	itest_api("POST", base, path, token, extra, body, r);
+	itest_api_with("POST", base, path, token, extra, body, r);
 }
 
 static void
@@ -840,7 +807,7 @@ test_lazy_customer_created_once(void)
 	CU_ASSERT_FATAL(strncmp(customer, "cus_", 4) == 0);
 	ITEST_STR_NE(customer, u.customer);
 	/* The one from signup and the one made lazily, never more. */
-	CU_ASSERT_EQUAL(emu_customers_of(u.id), 2);
+	CU_ASSERT_EQUAL(itest_customers_for(u.id, NULL, 0), 2);
 	CU_ASSERT_EQUAL(emu_intents_of(customer), (long long)ok);
 }
 
@@ -859,7 +826,7 @@ test_lists_paginate(void)
 	for (int i = 0; i < 3; i++)
 		new_intent(urls[(size_t)i % nurls], &u, pid, i + 1, ids[i], sizeof(ids[i]));
 	for (size_t i = 0; i < nurls; i++) {
-		itest_api("GET", urls[i], "/v1/payments/intents?limit=2", u.token, NULL, NULL, &r);
+		itest_api_with("GET", urls[i], "/v1/payments/intents?limit=2", u.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.items.0.id"), ids[2]);
 		ITEST_STR_EQ(itest_json_str(&r, "data.items.1.id"), ids[1]);
@@ -869,14 +836,14 @@ test_lists_paginate(void)
 		itest_response_free(&r);
 		(void)snprintf(path, sizeof(path), "/v1/payments/intents?limit=2&startingAfter=%s",
 		    next);
-		itest_api("GET", urls[i], path, u.token, NULL, NULL, &r);
+		itest_api_with("GET", urls[i], path, u.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.items.0.id"), ids[0]);
 		CU_ASSERT_PTR_NULL(itest_json_str(&r, "data.items.1.id"));
 		CU_ASSERT(!itest_json_bool(&r, "data.hasMore", true));
 		CU_ASSERT_PTR_NULL(itest_json_str(&r, "data.nextCursor"));
 		itest_response_free(&r);
-		itest_api("GET", urls[i], "/v1/payments/intents", other.token, NULL, NULL, &r);
+		itest_api_with("GET", urls[i], "/v1/payments/intents", other.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		CU_ASSERT_PTR_NULL(itest_json_str(&r, "data.items.0.id"));
 		itest_response_free(&r);
@@ -896,14 +863,14 @@ test_cancel(void)
 	itest_signup(urls[0], "cancel", &u);
 	new_intent(urls[0], &u, pid, 1, pi, sizeof(pi));
 	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/cancel", pi);
-	itest_api("POST", urls[nurls - 1], path, u.token, NULL, NULL, &r);
+	itest_api_with("POST", urls[nurls - 1], path, u.token, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	ITEST_STR_EQ(itest_json_str(&r, "data.status"), "canceled");
 	itest_response_free(&r);
 	emu_object("payment_intents", pi, &r);
 	ITEST_STR_EQ(itest_json_str(&r, "status"), "canceled");
 	itest_response_free(&r);
-	itest_api("POST", urls[0], path, u.token, NULL, NULL, &r);
+	itest_api_with("POST", urls[0], path, u.token, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 409);
 	ITEST_STR_EQ(itest_json_str(&r, "error.code"), "payment_intent_unexpected_state");
 	itest_response_free(&r);
@@ -990,7 +957,7 @@ test_guest_known_email_reuses_customer(void)
 	itest_unique_email(known, sizeof(known), "known");
 	itest_unique_email(fresh, sizeof(fresh), "fresh");
 	(void)snprintf(form, sizeof(form), "email=%s&name=Dashboard+Made", known);
-	itest_stripe_call("POST", "/v1/customers", form, &r);
+	itest_stripe("POST", "/v1/customers", form, &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	itest_copy(cus, sizeof(cus), itest_json_str(&r, "id"));
 	itest_response_free(&r);
@@ -1029,7 +996,7 @@ test_guest_registration_adopts(void)
 	/* The guest pays in the browser (Stripe.js confirms with the client secret). */
 	(void)snprintf(form, sizeof(form), "payment_method=pm_card_visa");
 	(void)snprintf(body, sizeof(body), "/v1/payment_intents/%s/confirm", pi);
-	itest_stripe_call("POST", body, form, &r);
+	itest_stripe("POST", body, form, &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	itest_response_free(&r);
 	CU_ASSERT(itest_wait_sql("paid|NULL", "SELECT CONCAT(status, '|', COALESCE(user_id, "
@@ -1040,7 +1007,7 @@ test_guest_registration_adopts(void)
 	upper[0] = (char)toupper((unsigned char)upper[0]);
 	(void)snprintf(body, sizeof(body), "{\"name\":\"Adopter\",\"email\":\"%s\","
 	    "\"password\":\"" ITEST_PASSWORD "\"}", upper);
-	itest_api("POST", urls[nurls - 1], "/v1/users", NULL, NULL, body, &r);
+	itest_api_with("POST", urls[nurls - 1], "/v1/users", NULL, NULL, body, &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 201);
 	u.id = itest_json_int(&r, "data.user.id", 0);
 	itest_copy(u.token, sizeof(u.token), itest_json_str(&r, "data.access_token"));
@@ -1052,7 +1019,7 @@ test_guest_registration_adopts(void)
 	CU_ASSERT_EQUAL(atoll(itest_s(itest_json_str(&r, "metadata.user_id"))), u.id);
 	ITEST_STR_EQ(itest_json_str(&r, "name"), "Adopter");
 	itest_response_free(&r);
-	itest_api("GET", urls[0], "/v1/orders", u.token, NULL, NULL, &r);
+	itest_api_with("GET", urls[0], "/v1/orders", u.token, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	ITEST_STR_EQ(itest_json_str(&r, "data.items.0.paymentIntentId"), pi);
 	itest_response_free(&r);

@@ -21,57 +21,13 @@
 
 #define MAX_URLS 4
 #define WAIT_MS 20000
-#define PASSWORD "correct horse battery"
+#define PASSWORD ITEST_PASSWORD
 /* Everything a refused change must leave as it was. */
 #define ROW_STATE "SELECT CONCAT_WS('|', name, email, role, is_email_verified, " \
 	"COALESCE(stripe_customer_id, ''), profile_version) FROM users WHERE id = %lld"
 
 static const char *urls[MAX_URLS];
 static size_t nurls;
-static int serial;
-
-struct user {
-	long long id;
-	char email[128];
-	char token[1024];
-	char customer[64];
-};
-
-static void
-unique_email(char *out, size_t len, const char *tag)
-{
-	(void)snprintf(out, len, "%s%d.%lld.%d@example.com", tag, (int)getpid(), itest_now_ms(),
-	    __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
-}
-
-/* method base+path with the bearer token (NULL: none) and a JSON body (NULL: none). */
-static void
-api(const char *method, const char *base, const char *path, const char *token,
-    const char *json, struct itest_response *r)
-{
-	char url[512], auth[1200];
-	const char *h[3] = { "Content-Type: application/json", NULL, NULL };
-
-	if (token != NULL) {
-		(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		h[1] = auth;
-	}
-	(void)snprintf(url, sizeof(url), "%s%s", base, path);
-	CU_ASSERT_FATAL(itest_request(method, url, h, json, json != NULL ? strlen(json) : 0, r));
-}
-
-static long
-api_status(const char *method, const char *base, const char *path, const char *token,
-    const char *json)
-{
-	struct itest_response r;
-	long status;
-
-	api(method, base, path, token, json, &r);
-	status = r.status;
-	itest_response_free(&r);
-	return status;
-}
 
 static void
 copy(char *out, size_t len, const char *s)
@@ -81,36 +37,10 @@ copy(char *out, size_t len, const char *s)
 
 /* Signs up through base; the customer is created inline (Stripe is well). */
 static void
-signup(const char *base, const char *tag, struct user *u)
+signup(const char *base, const char *tag, struct itest_user *u)
 {
-	struct itest_response r;
-	char body[512];
-
-	memset(u, 0, sizeof(*u));
-	unique_email(u->email, sizeof(u->email), tag);
-	(void)snprintf(body, sizeof(body),
-	    "{\"name\":\"Profile %s\",\"email\":\"%s\",\"password\":\"" PASSWORD "\"}", tag,
-	    u->email);
-	api("POST", base, "/v1/users", NULL, body, &r);
-	CU_ASSERT_EQUAL_FATAL(r.status, 201);
-	u->id = itest_json_int(&r, "data.user.id", 0);
-	copy(u->token, sizeof(u->token), itest_json_str(&r, "data.access_token"));
-	copy(u->customer, sizeof(u->customer), itest_json_str(&r, "data.user.stripeCustomerId"));
-	itest_response_free(&r);
-	CU_ASSERT_FATAL(u->id > 0 && u->customer[0] != '\0');
-}
-
-/* A call to the emulator's Stripe API with the stack's key: a "dashboard" edit. */
-static void
-stripe_call(const char *method, const char *path, const char *form, struct itest_response *r)
-{
-	char url[512], auth[256];
-	const char *h[3] = { "Content-Type: application/x-www-form-urlencoded", auth, NULL };
-
-	(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-	    itest_env("PAYBRIDGE_STRIPE_SECRET_KEY"));
-	(void)snprintf(url, sizeof(url), "%s%s", itest_env("PB_EMULATOR_URL"), path);
-	CU_ASSERT_FATAL(itest_request(method, url, h, form, form != NULL ? strlen(form) : 0, r));
+	itest_signup(base, tag, u);
+	CU_ASSERT_FATAL(u->customer[0] != '\0');
 }
 
 /* The emulator's customer id: its name and email ("" when null), and whether deleted. */
@@ -177,18 +107,11 @@ wait_sql(const char *want, const char *q)
 static long long
 customer_posts(const char *customer)
 {
-	struct itest_response r;
-	struct json_object *data;
 	char path[256];
-	long long n = -1;
 
 	(void)snprintf(path, sizeof(path), "/_emulator/requests?method=POST&path=/v1/customers/%s",
 	    customer);
-	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, &r));
-	if (r.json != NULL && json_object_object_get_ex(r.json, "data", &data))
-		n = (long long)json_object_array_length(data);
-	itest_response_free(&r);
-	return n;
+	return itest_emulator_count(path);
 }
 
 static void
@@ -215,17 +138,17 @@ test_patch_pushes_and_echo_is_ignored(void)
 {
 	for (size_t i = 0; i < nurls; i++) {
 		struct itest_response r;
-		struct user u;
+		struct itest_user u;
 		char body[512], email[128], name[64], out[256];
 		long long version;
 
 		signup(urls[i], "patch", &u);
 		/* No push yet, so no window: the PATCH is sent inline. */
-		unique_email(email, sizeof(email), "patched");
+		itest_unique_email(email, sizeof(email), "patched");
 		(void)snprintf(name, sizeof(name), "Patched Name %zu", i);
 		(void)snprintf(body, sizeof(body), "{\"name\":\" %s \",\"email\":\"%s\"}", name,
 		    email);
-		api("PATCH", urls[i], "/v1/users/me", u.token, body, &r);
+		itest_api("PATCH", urls[i], "/v1/users/me", u.token, body, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.stripeSync"), "synced");
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.user.name"), name);
@@ -247,22 +170,12 @@ test_patch_pushes_and_echo_is_ignored(void)
 
 		/* /v1/users/{id} for the user itself works the same. */
 		(void)snprintf(body, sizeof(body), "/v1/users/%lld", u.id);
-		api("PATCH", urls[i], body, u.token, "{\"name\":\"By Id\"}", &r);
+		itest_api("PATCH", urls[i], body, u.token, "{\"name\":\"By Id\"}", &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.user.name"), "By Id");
 		itest_response_free(&r);
 		CU_ASSERT(wait_emu_profile(u.customer, "By Id", email));
 	}
-}
-
-static void
-emu_post(const char *path, const char *json)
-{
-	struct itest_response r;
-
-	CU_ASSERT_FATAL(itest_emulator("POST", path, json, &r));
-	CU_ASSERT_EQUAL(r.status, 200);
-	itest_response_free(&r);
 }
 
 /*
@@ -273,24 +186,24 @@ static void
 test_late_echo_does_not_undo(void)
 {
 	struct itest_response r;
-	struct user u;
+	struct itest_user u;
 	char fault[512], q[512];
 	long long version;
 
 	signup(urls[0], "late", &u);
-	emu_post("/_emulator/delivery", "{\"mode\":\"hold\",\"types\":[\"customer.updated\"]}");
-	api("PATCH", urls[0], "/v1/users/me", u.token, "{\"name\":\"First Push\"}", &r);
+	itest_emulator_ok("POST", "/_emulator/delivery", "{\"mode\":\"hold\",\"types\":[\"customer.updated\"]}");
+	itest_api("PATCH", urls[0], "/v1/users/me", u.token, "{\"name\":\"First Push\"}", &r);
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.stripeSync"), "synced");
 	itest_response_free(&r);
 	(void)snprintf(fault, sizeof(fault), "{\"method\":\"POST\",\"path\":\"/v1/customers/%s\","
 	    "\"kind\":\"error\",\"status\":500,\"count\":1000}", u.customer);
-	emu_post("/_emulator/faults", fault);
-	api("PATCH", urls[nurls - 1], "/v1/users/me", u.token, "{\"name\":\"Second Change\"}", &r);
+	itest_emulator_ok("POST", "/_emulator/faults", fault);
+	itest_api("PATCH", urls[nurls - 1], "/v1/users/me", u.token, "{\"name\":\"Second Change\"}", &r);
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.stripeSync"), "pending");
 	itest_response_free(&r);
 	version = itest_sql_num("SELECT profile_version FROM users WHERE id = %lld", u.id);
-	emu_post("/_emulator/delivery", "{\"mode\":\"normal\"}");
-	emu_post("/_emulator/delivery/release", "{}");
+	itest_emulator_ok("POST", "/_emulator/delivery", "{\"mode\":\"normal\"}");
+	itest_emulator_ok("POST", "/_emulator/delivery/release", "{}");
 	(void)snprintf(q, sizeof(q), "SELECT COUNT(*) >= 1 FROM stripe_events WHERE "
 	    "object_id = '%s' AND type = 'customer.updated'", u.customer);
 	CU_ASSERT(wait_sql("1", q));
@@ -311,7 +224,7 @@ static void
 test_patch_while_stripe_fails(void)
 {
 	struct itest_response r;
-	struct user u;
+	struct itest_user u;
 	char fault[512];
 
 	signup(urls[0], "down", &u);
@@ -319,7 +232,7 @@ test_patch_while_stripe_fails(void)
 	    "\"kind\":\"error\",\"status\":500,\"count\":1000}", u.customer);
 	CU_ASSERT_FATAL(itest_emulator("POST", "/_emulator/faults", fault, &r));
 	itest_response_free(&r);
-	api("PATCH", urls[nurls - 1], "/v1/users/me", u.token, "{\"name\":\"While Down\"}", &r);
+	itest_api("PATCH", urls[nurls - 1], "/v1/users/me", u.token, "{\"name\":\"While Down\"}", &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.stripeSync"), "pending");
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.user.name"), "While Down");
@@ -336,7 +249,7 @@ static void
 test_burst_coalesces(void)
 {
 	struct itest_response r;
-	struct user u;
+	struct itest_user u;
 	char body[128], last[64];
 	long long before, calls;
 	int pending = 0;
@@ -345,7 +258,7 @@ test_burst_coalesces(void)
 	before = customer_posts(u.customer);
 	for (int i = 1; i <= 100; i++) {
 		(void)snprintf(body, sizeof(body), "{\"name\":\"Burst %d\"}", i);
-		api("PATCH", urls[(size_t)i % nurls], "/v1/users/me", u.token, body, &r);
+		itest_api("PATCH", urls[(size_t)i % nurls], "/v1/users/me", u.token, body, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		if (r.status == 200 && strcmp(itest_json_str(&r, "data.stripeSync"), "pending") == 0)
 			pending++;
@@ -381,32 +294,32 @@ test_refused_changes(void)
 		"{\"email\":\"not an address\"}",
 	};
 	struct itest_response r;
-	struct user u, other;
+	struct itest_user u, other;
 	char before[512], after[512], path[64], body[256];
 
 	signup(urls[0], "refused", &u);
 	signup(urls[0], "other", &other);
 	itest_sqlf(before, sizeof(before), ROW_STATE, u.id);
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		api("PATCH", urls[i % nurls], "/v1/users/me", u.token, bodies[i], &r);
+		itest_api("PATCH", urls[i % nurls], "/v1/users/me", u.token, bodies[i], &r);
 		CU_ASSERT_EQUAL(r.status, 422);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "invalid_fields");
 		itest_response_free(&r);
 	}
-	api("PATCH", urls[0], "/v1/users/me", u.token, "{\"role\":\"admin\"}", &r);
+	itest_api("PATCH", urls[0], "/v1/users/me", u.token, "{\"role\":\"admin\"}", &r);
 	CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "error.fields.role"));
 	itest_response_free(&r);
 	/* A taken email, in another case: 409. */
 	(void)snprintf(body, sizeof(body), "{\"email\":\"O%.120s\"}", other.email + 1);
-	api("PATCH", urls[0], "/v1/users/me", u.token, body, &r);
+	itest_api("PATCH", urls[0], "/v1/users/me", u.token, body, &r);
 	CU_ASSERT_EQUAL(r.status, 409);
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "email_taken");
 	itest_response_free(&r);
 	/* Someone else's account: 403 whether or not it exists. */
 	(void)snprintf(path, sizeof(path), "/v1/users/%lld", other.id);
-	CU_ASSERT_EQUAL(api_status("PATCH", urls[0], path, u.token, "{\"name\":\"Mine\"}"), 403);
-	CU_ASSERT_EQUAL(api_status("DELETE", urls[0], path, u.token, NULL), 403);
-	CU_ASSERT_EQUAL(api_status("PATCH", urls[0], "/v1/users/me", NULL, "{\"name\":\"X\"}"),
+	CU_ASSERT_EQUAL(itest_api_status("PATCH", urls[0], path, u.token, "{\"name\":\"Mine\"}"), 403);
+	CU_ASSERT_EQUAL(itest_api_status("DELETE", urls[0], path, u.token, NULL), 403);
+	CU_ASSERT_EQUAL(itest_api_status("PATCH", urls[0], "/v1/users/me", NULL, "{\"name\":\"X\"}"),
 	    401);
 	itest_sqlf(after, sizeof(after), ROW_STATE, u.id);
 	CU_ASSERT_STRING_EQUAL(after, before);
@@ -419,7 +332,7 @@ static void
 test_admin(void)
 {
 	struct itest_response r;
-	struct user admin, u;
+	struct itest_user admin, u;
 	char path[64], login[512];
 
 	signup(urls[0], "admin", &admin);
@@ -429,15 +342,15 @@ test_admin(void)
 	/* The role is read from the row: the token issued before still works. */
 	signup(urls[0], "managed", &u);
 	(void)snprintf(path, sizeof(path), "/v1/users/%lld", u.id);
-	api("PATCH", urls[nurls - 1], path, admin.token, "{\"name\":\"Set By Admin\"}", &r);
+	itest_api("PATCH", urls[nurls - 1], path, admin.token, "{\"name\":\"Set By Admin\"}", &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.user.name"), "Set By Admin");
 	itest_response_free(&r);
 	CU_ASSERT(wait_emu_profile(u.customer, "Set By Admin", u.email));
-	CU_ASSERT_EQUAL(api_status("DELETE", urls[nurls - 1], path, admin.token, NULL), 200);
-	CU_ASSERT_EQUAL(api_status("GET", urls[0], "/v1/users/me", u.token, NULL), 401);
-	CU_ASSERT_EQUAL(api_status("DELETE", urls[0], path, admin.token, NULL), 404);
-	CU_ASSERT_EQUAL(api_status("GET", urls[0], path, admin.token, NULL), 404);
+	CU_ASSERT_EQUAL(itest_api_status("DELETE", urls[nurls - 1], path, admin.token, NULL), 200);
+	CU_ASSERT_EQUAL(itest_api_status("GET", urls[0], "/v1/users/me", u.token, NULL), 401);
+	CU_ASSERT_EQUAL(itest_api_status("DELETE", urls[0], path, admin.token, NULL), 404);
+	CU_ASSERT_EQUAL(itest_api_status("GET", urls[0], path, admin.token, NULL), 404);
 }
 
 /* Closing an account: customer gone, orders kept, tokens dead, the email free again. */
@@ -445,7 +358,7 @@ static void
 test_delete_account(void)
 {
 	struct itest_response r;
-	struct user u, again;
+	struct itest_user u, again;
 	char q[512], out[256], body[512], pi[64], event[2048];
 	bool deleted = false;
 	long long t0;
@@ -455,7 +368,7 @@ test_delete_account(void)
 	(void)snprintf(q, sizeof(q), "INSERT INTO orders (user_id, amount, currency, "
 	    "stripe_payment_intent_id) VALUES (%lld, 1099, 'usd', '%s')", u.id, pi);
 	CU_ASSERT_EQUAL_FATAL(itest_sql(q, NULL, 0), 0);
-	api("DELETE", urls[nurls - 1], "/v1/users/me", u.token, NULL, &r);
+	itest_api("DELETE", urls[nurls - 1], "/v1/users/me", u.token, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "data.stripeSync"), "synced");
 	itest_response_free(&r);
@@ -470,14 +383,14 @@ test_delete_account(void)
 	    u.id), "||NULL|1");
 	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM orders WHERE user_id = %lld", u.id), 1);
 	for (size_t i = 0; i < nurls; i++)
-		CU_ASSERT_EQUAL(api_status("GET", urls[i], "/v1/users/me", u.token, NULL), 401);
+		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i], "/v1/users/me", u.token, NULL), 401);
 	(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD "\"}",
 	    u.email);
-	CU_ASSERT_EQUAL(api_status("POST", urls[0], "/v1/auth/login", NULL, body), 401);
+	CU_ASSERT_EQUAL(itest_api_status("POST", urls[0], "/v1/auth/login", NULL, body), 401);
 	/* The same email registers again, as a new account with a new customer. */
 	(void)snprintf(body, sizeof(body), "{\"name\":\"Again\",\"email\":\"%s\",\"password\":\""
 	    PASSWORD "\"}", u.email);
-	api("POST", urls[0], "/v1/users", NULL, body, &r);
+	itest_api("POST", urls[0], "/v1/users", NULL, body, &r);
 	CU_ASSERT_EQUAL(r.status, 201);
 	again.id = itest_json_int(&r, "data.user.id", 0);
 	copy(again.customer, sizeof(again.customer),
@@ -498,7 +411,7 @@ test_delete_account(void)
 	itest_response_free(&r);
 	CU_ASSERT_STRING_EQUAL(itest_sqlf(out, sizeof(out), "SELECT CONCAT_WS('|', name, email, "
 	    "deleted_at IS NOT NULL) FROM users WHERE id = %lld", u.id), "||1");
-	CU_ASSERT_EQUAL(api_status("DELETE", urls[0], "/v1/users/me", u.token, NULL), 401);
+	CU_ASSERT_EQUAL(itest_api_status("DELETE", urls[0], "/v1/users/me", u.token, NULL), 401);
 }
 
 /* A password change revokes every other token and answers a fresh one. */
@@ -507,37 +420,37 @@ test_password_change(void)
 {
 	for (size_t i = 0; i < nurls; i++) {
 		struct itest_response r;
-		struct user u;
+		struct itest_user u;
 		char body[512], fresh[1024];
 
 		signup(urls[i], "password", &u);
-		api("POST", urls[i], "/v1/users/me/password", u.token,
+		itest_api("POST", urls[i], "/v1/users/me/password", u.token,
 		    "{\"currentPassword\":\"not the password\",\"newPassword\":\"a brand new one!\"}",
 		    &r);
 		CU_ASSERT_EQUAL(r.status, 422);
 		CU_ASSERT_STRING_EQUAL(itest_json_str(&r, "error.code"), "wrong_password");
 		itest_response_free(&r);
-		api("POST", urls[i], "/v1/users/me/password", u.token,
+		itest_api("POST", urls[i], "/v1/users/me/password", u.token,
 		    "{\"currentPassword\":\"" PASSWORD "\",\"newPassword\":\"short\"}", &r);
 		CU_ASSERT_EQUAL(r.status, 422);
 		CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "error.fields.newPassword"));
 		itest_response_free(&r);
-		CU_ASSERT_EQUAL(api_status("POST", urls[i], "/v1/users/me/password", u.token,
+		CU_ASSERT_EQUAL(itest_api_status("POST", urls[i], "/v1/users/me/password", u.token,
 		    "{\"currentPassword\":\"" PASSWORD "\"}"), 422);
-		api("POST", urls[i], "/v1/users/me/password", u.token,
+		itest_api("POST", urls[i], "/v1/users/me/password", u.token,
 		    "{\"currentPassword\":\"" PASSWORD "\",\"newPassword\":\"a brand new one!\"}", &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		copy(fresh, sizeof(fresh), itest_json_str(&r, "data.access_token"));
 		itest_response_free(&r);
 		CU_ASSERT(fresh[0] != '\0');
-		CU_ASSERT_EQUAL(api_status("GET", urls[i], "/v1/users/me", u.token, NULL), 401);
-		CU_ASSERT_EQUAL(api_status("GET", urls[i], "/v1/users/me", fresh, NULL), 200);
+		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i], "/v1/users/me", u.token, NULL), 401);
+		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i], "/v1/users/me", fresh, NULL), 200);
 		(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"" PASSWORD
 		    "\"}", u.email);
-		CU_ASSERT_EQUAL(api_status("POST", urls[i], "/v1/auth/login", NULL, body), 401);
+		CU_ASSERT_EQUAL(itest_api_status("POST", urls[i], "/v1/auth/login", NULL, body), 401);
 		(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"a brand new "
 		    "one!\"}", u.email);
-		CU_ASSERT_EQUAL(api_status("POST", urls[i], "/v1/auth/login", NULL, body), 200);
+		CU_ASSERT_EQUAL(itest_api_status("POST", urls[i], "/v1/auth/login", NULL, body), 200);
 	}
 }
 
@@ -560,7 +473,7 @@ dashboard_edit(const char *customer, const char *form)
 	char path[128];
 
 	(void)snprintf(path, sizeof(path), "/v1/customers/%s", customer);
-	stripe_call("POST", path, form, &r);
+	itest_stripe("POST", path, form, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	itest_response_free(&r);
 }
@@ -569,7 +482,7 @@ dashboard_edit(const char *customer, const char *form)
 static void
 test_dashboard_edit_reaches_user(void)
 {
-	struct user u, other;
+	struct itest_user u, other;
 	char q[512], out[256], form[512], taken[160];
 	long long posts, drift;
 
@@ -605,24 +518,24 @@ static void
 test_customer_deleted_in_stripe(void)
 {
 	struct itest_response r;
-	struct user u;
+	struct itest_user u;
 	char path[128], q[256], fresh[64], name[256], email[256];
 
 	signup(urls[0], "lost", &u);
 	(void)snprintf(path, sizeof(path), "/v1/customers/%s", u.customer);
-	stripe_call("DELETE", path, NULL, &r);
+	itest_stripe("DELETE", path, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	itest_response_free(&r);
 	(void)snprintf(q, sizeof(q), "SELECT CONCAT(COALESCE(stripe_customer_id, 'none'), '|', "
 	    "customer_generation) FROM users WHERE id = %lld", u.id);
 	CU_ASSERT(wait_sql("none|1", q));
-	api("GET", urls[0], "/v1/users/me", u.token, NULL, &r);
+	itest_api("GET", urls[0], "/v1/users/me", u.token, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_PTR_NULL(itest_json_str(&r, "data.user.stripeCustomerId"));
 	itest_response_free(&r);
 	/* The lazy path every payment route takes (customers_get_or_create). */
 	(void)snprintf(path, sizeof(path), "/v1/test/users/%lld/customer", u.id);
-	api("POST", urls[nurls - 1], path, NULL, NULL, &r);
+	itest_api("POST", urls[nurls - 1], path, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	copy(fresh, sizeof(fresh), itest_json_str(&r, "data.stripeCustomerId"));
 	itest_response_free(&r);
@@ -633,7 +546,7 @@ test_customer_deleted_in_stripe(void)
 	(void)snprintf(q, sizeof(q), "SELECT stripe_customer_id FROM users WHERE id = %lld", u.id);
 	CU_ASSERT(wait_sql(fresh, q));
 	/* PATCHes now reach the new customer. */
-	CU_ASSERT_EQUAL(api_status("PATCH", urls[0], "/v1/users/me", u.token,
+	CU_ASSERT_EQUAL(itest_api_status("PATCH", urls[0], "/v1/users/me", u.token,
 	    "{\"name\":\"Found Again\"}"), 200);
 	CU_ASSERT(wait_emu_profile(fresh, "Found Again", u.email));
 }
@@ -656,7 +569,7 @@ test_customer_lookup_indexed(void)
 
 struct client {
 	size_t n;
-	struct user u;
+	struct itest_user u;
 	bool ok;
 };
 
@@ -671,7 +584,7 @@ client_run(void *arg)
 	c->ok = true;
 	for (int i = 1; i <= 5; i++) {
 		(void)snprintf(body, sizeof(body), "{\"name\":\"Client %zu v%d\"}", c->n, i);
-		api("PATCH", base, "/v1/users/me", c->u.token, body, &r);
+		itest_api("PATCH", base, "/v1/users/me", c->u.token, body, &r);
 		if (r.status != 200)
 			c->ok = false;
 		itest_response_free(&r);

@@ -1264,10 +1264,15 @@ test_idempotency_conflict(void)
 
 	fresh();
 	CU_ASSERT_EQUAL_FATAL(stripe_customer_create(client, &a, "same-key", &c), PB_OK);
+	CU_ASSERT_FALSE(stripe_last_error(client)->replayed);
 	stripe_customer_free(&c);
 	/* The same key and body again: Stripe's stored answer, the same customer. */
 	CU_ASSERT_EQUAL_FATAL(stripe_customer_create(client, &a, "same-key", &c), PB_OK);
+	CU_ASSERT_TRUE(stripe_last_error(client)->replayed);
 	stripe_customer_free(&c);
+	/* Each call starts unreplayed: a plain read is never one. */
+	CU_ASSERT_EQUAL(stripe_customer_retrieve(client, "cus_nobody", &c), PB_ENOTFOUND);
+	CU_ASSERT_FALSE(stripe_last_error(client)->replayed);
 	CU_ASSERT_EQUAL(count_objects("customers"), 1);
 	CU_ASSERT_EQUAL(stripe_customer_create(client, &b, "same-key", &c), PB_ECONFLICT);
 	CU_ASSERT_STRING_EQUAL(stripe_last_error(client)->type, "idempotency_error");

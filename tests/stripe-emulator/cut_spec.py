@@ -49,6 +49,9 @@ OPERATIONS = [
     ("/v1/prices", "post"),
     ("/v1/prices/{price}", "get"),
     ("/v1/prices/{price}", "post"),
+    ("/v1/setup_intents", "post"),
+    ("/v1/setup_intents/{intent}", "get"),
+    ("/v1/setup_intents/{intent}/confirm", "post"),
 ]
 
 FORM = "application/x-www-form-urlencoded"

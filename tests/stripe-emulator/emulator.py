@@ -349,6 +349,7 @@ class Templates:
             "subscription": ev("customer.subscription.created")["data"]["object"],
             "invoice": ev("invoice.paid")["data"]["object"],
             "billing_portal.session": _load_json("objects", "billing_portal.session.json"),
+            "setup_intent": _load_json("objects", "setup_intent.json"),
         }
         self.api_version = self.t["event"].get("api_version") or "2026-06-24.dahlia"
 
@@ -383,18 +384,23 @@ DECLINES = {
         "payment_intent_authentication_failure",
         "The provided PaymentMethod has failed authentication. You can provide payment_method_data "
         "or a new PaymentMethod to attempt to fulfill this PaymentIntent again."),
+    "setup_intent_authentication_failure": (
+        "setup_intent_authentication_failure",
+        "The latest attempt to set up the payment method has failed because authentication "
+        "failed."),
 }
 KIND_PREFIXES = [("cus_", "customers"), ("pm_", "payment_methods"), ("pi_", "payment_intents"),
                  ("ch_", "charges"), ("re_", "refunds"), ("cs_", "checkout_sessions"),
                  ("sub_", "subscriptions"), ("in_", "invoices"), ("evt_", "events"),
                  ("price_", "prices"), ("bps_", "billing_portal_sessions"),
-                 ("prod_", "products")]
+                 ("prod_", "products"), ("seti_", "setup_intents")]
 KINDS = [k for _, k in KIND_PREFIXES]
 KIND_NAMES = {"customers": "customer", "payment_methods": "PaymentMethod",
               "payment_intents": "payment_intent", "charges": "charge", "refunds": "refund",
               "checkout_sessions": "checkout.session", "subscriptions": "subscription",
               "invoices": "invoice", "events": "event", "prices": "price",
-              "billing_portal_sessions": "billing_portal.session", "products": "product"}
+              "billing_portal_sessions": "billing_portal.session", "products": "product",
+              "setup_intents": "setup_intent"}
 ADDRESS_KEYS = ["city", "country", "line1", "line2", "postal_code", "state"]
 
 
@@ -873,12 +879,7 @@ class Emulator:
             for k in ("return_url", "off_session", "error_on_requires_action", "mandate"):
                 if k in p:
                     raise ApiError(400, "You can only pass `%s` when `confirm=true`." % k, param=k)
-        apm = p.get("automatic_payment_methods")
-        pmt = p.get("payment_method_types")
-        if apm and pmt:
-            raise ApiError(400, "You may only specify one of these parameters: "
-                                "automatic_payment_methods, payment_method_types.",
-                           code="parameters_exclusive")
+        apm, pmt = self.payment_method_choice(p)
         if pmt is None:
             apm = {"allow_redirects": (apm or {}).get("allow_redirects", "always"),
                    "enabled": (apm or {}).get("enabled", True)}
@@ -917,6 +918,16 @@ class Emulator:
         if p.get("confirm") is True:
             self.confirm_pi(pi, p, ctx)
         return 200, pi
+
+    @staticmethod
+    def payment_method_choice(p):
+        """automatic_payment_methods or payment_method_types of an intent: one at most."""
+        apm, pmt = p.get("automatic_payment_methods"), p.get("payment_method_types")
+        if apm and pmt:
+            raise ApiError(400, "You may only specify one of these parameters: "
+                                "automatic_payment_methods, payment_method_types.",
+                           code="parameters_exclusive")
+        return apm, pmt
 
     @staticmethod
     def check_amount(amount, currency, param="amount"):
@@ -976,6 +987,13 @@ class Emulator:
         self.confirm_pi(pi, p, ctx)
         return 200, pi
 
+    def confirm_with(self, intent, p):
+        """A confirm's payment_method (of the intent's customer, or none) becomes the intent's."""
+        if p.get("payment_method"):
+            pm = self.resolve_pm(p["payment_method"])
+            self.check_pm_for(pm, intent["customer"])
+            intent["payment_method"] = pm["id"]
+
     def confirm_pi(self, pi, p, ctx, auto_authenticate=False):
         st = pi["status"]
         if st not in ("requires_payment_method", "requires_confirmation", "requires_action"):
@@ -986,10 +1004,7 @@ class Emulator:
                    "confirmed." % st)
             raise ApiError(400, msg, code="payment_intent_unexpected_state",
                            extra={"payment_intent": copy.deepcopy(pi)})
-        if p.get("payment_method"):
-            pm = self.resolve_pm(p["payment_method"])
-            self.check_pm_for(pm, pi["customer"])
-            pi["payment_method"] = pm["id"]
+        self.confirm_with(pi, p)
         if not pi["payment_method"]:
             raise ApiError(400, "You cannot confirm this PaymentIntent because it's missing a "
                                 "payment method. To confirm the PaymentIntent with %s, specify a "
@@ -1012,20 +1027,7 @@ class Emulator:
         if behavior == "decline":
             return self.pi_fail(pi, pm, m.get("decline") or "generic_decline", ctx)
         if behavior == "3ds":
-            pi["status"] = "requires_action"
-            pi["last_payment_error"] = None
-            if p.get("return_url"):
-                pi["next_action"] = {"redirect_to_url": {
-                    "return_url": p["return_url"],
-                    "url": "%s/_emulator/3ds/%s" % (self.base_url, pi["id"])},
-                    "type": "redirect_to_url"}
-            else:
-                pi["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {
-                    "source": new_id("src"), "stripe_js": "%s/_emulator/3ds/%s"
-                    % (self.base_url, pi["id"]), "type": "three_d_secure_redirect"}}
-            self.meta[pi["id"]]["return_url"] = p.get("return_url")
-            self.emit("payment_intent.requires_action", pi, ctx)
-            return None
+            return self.require_action(pi, "last_payment_error", "payment_intent", p, ctx)
         if behavior == "processing":
             pi["status"] = "processing"
             pi["next_action"] = None
@@ -1033,6 +1035,23 @@ class Emulator:
             self.emit("payment_intent.processing", pi, ctx)
             return None
         return self.pi_succeed(pi, pm, ctx)
+
+    def require_action(self, intent, error_key, what, p, ctx):
+        """An intent (what: payment_intent or setup_intent) now waits for 3-D Secure on the
+        emulator's page, which returns to p's return_url when there is one."""
+        url = "%s/_emulator/3ds/%s" % (self.base_url, intent["id"])
+        return_url = p.get("return_url")
+        intent["status"] = "requires_action"
+        intent[error_key] = None
+        if return_url:
+            intent["next_action"] = {"redirect_to_url": {"return_url": return_url, "url": url},
+                                     "type": "redirect_to_url"}
+        else:
+            intent["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {
+                "source": new_id("src"), "stripe_js": url, "type": "three_d_secure_redirect"}}
+        self.meta[intent["id"]]["return_url"] = return_url
+        self.emit(what + ".requires_action", intent, ctx)
+        return None
 
     def make_charge(self, pi, pm, ok, decline=None, three_d_secure=False):
         ch = self.tmpl("charge")
@@ -1101,14 +1120,28 @@ class Emulator:
         self.emit("payment_intent.succeeded", pi, ctx)
         return None
 
-    def pi_fail(self, pi, pm, decline, ctx):
+    @staticmethod
+    def decline_error(pm, decline, charge=None):
+        """A decline's card_error, as last_payment_error or last_setup_error shows it."""
         code, msg = DECLINES[decline]
-        ch = self.make_charge(pi, pm, False, decline)
-        err = {"charge": ch["id"], "code": code,
-               "doc_url": "https://stripe.com/docs/error-codes/%s" % code.replace("_", "-"),
-               "message": msg, "payment_method": copy.deepcopy(pm), "type": "card_error"}
+        err = {"charge": charge} if charge else {}
+        err.update({"code": code,
+                    "doc_url": "https://stripe.com/docs/error-codes/%s" % code.replace("_", "-"),
+                    "message": msg, "payment_method": copy.deepcopy(pm), "type": "card_error"})
         if code in ("card_declined", "expired_card", "authentication_required"):
             err["decline_code"] = decline if code == "card_declined" else code
+        return err
+
+    @staticmethod
+    def raise_decline(err, member, obj):
+        """The 402 for err, carrying the intent (obj) under member, as Stripe answers it."""
+        extra = {k: v for k, v in err.items() if k not in ("code", "doc_url", "message", "type")}
+        extra[member] = copy.deepcopy(obj)
+        raise ApiError(402, err["message"], type="card_error", code=err["code"], extra=extra)
+
+    def pi_fail(self, pi, pm, decline, ctx):
+        ch = self.make_charge(pi, pm, False, decline)
+        err = self.decline_error(pm, decline, ch["id"])
         pi.update({"status": "requires_payment_method", "last_payment_error": err,
                    "latest_charge": ch["id"], "payment_method": None, "next_action": None,
                    "processing": None})
@@ -1116,9 +1149,7 @@ class Emulator:
             self.meta[pm["id"]]["consumed"] = True
         self.emit("charge.failed", ch, ctx)
         self.emit("payment_intent.payment_failed", pi, ctx)
-        extra = {k: v for k, v in err.items() if k not in ("code", "doc_url", "message", "type")}
-        extra["payment_intent"] = copy.deepcopy(pi)
-        raise ApiError(402, msg, type="card_error", code=code, extra=extra)
+        self.raise_decline(err, "payment_intent", pi)
 
     def h_pi_cancel(self, ctx, p, pp):
         pi = self.get("payment_intents", pp["intent"])
@@ -1781,6 +1812,104 @@ class Emulator:
             items = [e for e in items if (e["pending_webhooks"] == 0) == want]
         return 200, self.paginate("events", items, p, "/v1/events")
 
+    # ---- setup intents ----------------------------------------------------
+    def h_si_create(self, ctx, p, pp):
+        cust = self.customer_ref(p["customer"]) if p.get("customer") else None
+        pm = None
+        if p.get("payment_method"):
+            pm = self.resolve_pm(p["payment_method"])
+            self.check_pm_for(pm, cust and cust["id"])
+        if p.get("confirm") is not True and "return_url" in p:
+            raise ApiError(400, "You can only pass `return_url` when `confirm=true`.",
+                           param="return_url")
+        apm, pmt = self.payment_method_choice(p)
+        si = self.tmpl("setup_intent")
+        sid = new_id("seti")
+        si.update({
+            "automatic_payment_methods": {"allow_redirects": apm.get("allow_redirects", "always"),
+                                          "enabled": apm.get("enabled", True)}
+            if apm else None,
+            "client_secret": "%s_secret_%s" % (sid, rand(25)), "created": self.now(),
+            "customer": cust and cust["id"], "description": p.get("description") or None,
+            "id": sid, "last_setup_error": None, "latest_attempt": None, "livemode": False,
+            "metadata": self.metadata({}, p.get("metadata", {})), "next_action": None,
+            "payment_method": pm and pm["id"],
+            "payment_method_configuration_details":
+                {"id": self.portal_configuration.replace("bpc_", "pmc_"), "parent": None}
+                if apm else None,
+            "payment_method_types": pmt or ["card"],
+            "status": "requires_confirmation" if pm else "requires_payment_method",
+            "usage": p.get("usage", "off_session")})
+        self.put("setup_intents", si)
+        self.emit("setup_intent.created", si, ctx)
+        if p.get("confirm") is True:
+            self.confirm_si(si, p, ctx)
+        return 200, si
+
+    def h_si_retrieve(self, ctx, p, pp):
+        si = self.get("setup_intents", pp["intent"])
+        if "client_secret" in p and p["client_secret"] != si["client_secret"]:
+            raise ApiError(400, "The client_secret provided does not match the client_secret "
+                                "associated with the SetupIntent.", param="client_secret")
+        return 200, si
+
+    def h_si_confirm(self, ctx, p, pp):
+        si = self.get("setup_intents", pp["intent"])
+        self.confirm_si(si, p, ctx)
+        return 200, si
+
+    def confirm_si(self, si, p, ctx):
+        """Like confirm_pi without money: a good card is attached to the intent's customer."""
+        st = si["status"]
+        if st not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+            raise ApiError(400, "This SetupIntent's status is %s, but it must be one of "
+                                "requires_payment_method, requires_confirmation, or "
+                                "requires_action to be confirmed." % st,
+                           code="setup_intent_unexpected_state",
+                           extra={"setup_intent": copy.deepcopy(si)})
+        self.confirm_with(si, p)
+        if not si["payment_method"]:
+            raise ApiError(400, "You cannot confirm this SetupIntent because it's missing a "
+                                "payment method. Update the SetupIntent with a payment method and "
+                                "then confirm it again.", code="setup_intent_unexpected_state",
+                           extra={"setup_intent": copy.deepcopy(si)})
+        pm = self.store["payment_methods"][si["payment_method"]]
+        behavior = self.meta[pm["id"]].get("behavior", "ok")
+        si["latest_attempt"] = new_id("setatt")
+        if behavior == "decline":
+            return self.si_fail(si, pm, self.meta[pm["id"]].get("decline") or "generic_decline",
+                                ctx)
+        if behavior == "3ds":
+            return self.require_action(si, "last_setup_error", "setup_intent", p, ctx)
+        return self.si_succeed(si, pm, ctx)
+
+    def si_succeed(self, si, pm, ctx):
+        si.update({"status": "succeeded", "last_setup_error": None, "next_action": None})
+        if si["customer"] and not pm["customer"]:
+            self.attach_pm(pm, self.store["customers"][si["customer"]], ctx)
+        self.emit("setup_intent.succeeded", si, ctx)
+        return None
+
+    def si_fail(self, si, pm, decline, ctx):
+        err = self.decline_error(pm, decline)
+        si.update({"status": "requires_payment_method", "last_setup_error": err,
+                   "payment_method": None, "next_action": None})
+        if not pm["customer"]:
+            self.meta[pm["id"]]["consumed"] = True
+        self.emit("setup_intent.setup_failed", si, ctx)
+        self.raise_decline(err, "setup_intent", si)
+
+    def si_complete_action(self, si, result, ctx=None):
+        if si["status"] != "requires_action":
+            raise ApiError(400, "SetupIntent %s is %s, not requires_action."
+                           % (si["id"], si["status"]))
+        pm = self.store["payment_methods"][si["payment_method"]]
+        if result in ("succeeded", "success", "ok"):
+            self.si_succeed(si, pm, ctx)
+        else:
+            self.si_fail(si, pm, "setup_intent_authentication_failure", ctx)
+        return si
+
 
 # Stripe Search Query Language, the part the emulator understands.
 _CLAUSE_RE = re.compile(
@@ -2099,6 +2228,9 @@ ROUTES = [
     ("POST", "/v1/prices", "h_prices_create"),
     ("GET", "/v1/prices/{price}", "h_prices_retrieve"),
     ("POST", "/v1/prices/{price}", "h_prices_update"),
+    ("POST", "/v1/setup_intents", "h_si_create"),
+    ("GET", "/v1/setup_intents/{intent}", "h_si_retrieve"),
+    ("POST", "/v1/setup_intents/{intent}/confirm", "h_si_confirm"),
 ]
 
 
@@ -2701,16 +2833,20 @@ class Control:
             self.emu.expire_session(cs)
             return 200, copy.deepcopy(cs)
 
-    @control("POST", "/payment_intents/(?P<pid>[^/]+)/complete_action")
-    def pi_complete_action(self, body, q, pid):
+    def settle_action(self, kind, oid, complete, body):
+        """complete_action of a PaymentIntent or SetupIntent: a 402 is an outcome here."""
         with self.emu.lock:
-            pi = self.obj("payment_intents", pid)
+            obj = self.obj(kind, oid)
             try:
-                self.emu.complete_action(pi, body.get("result", "succeeded"))
+                complete(obj, body.get("result", "succeeded"))
             except ApiError as e:
                 if e.status != 402:
                     raise
-            return 200, copy.deepcopy(pi)
+            return 200, copy.deepcopy(obj)
+
+    @control("POST", "/payment_intents/(?P<pid>[^/]+)/complete_action")
+    def pi_complete_action(self, body, q, pid):
+        return self.settle_action("payment_intents", pid, self.emu.complete_action, body)
 
     @control("POST", "/prices")
     def add_price(self, body, q):
@@ -2774,6 +2910,10 @@ class Control:
             sub = self.obj("subscriptions", sid)
             return 200, copy.deepcopy(self.emu.renew_subscription(sub, bool(body.get("fail"))))
 
+    @control("POST", "/setup_intents/(?P<sid>[^/]+)/complete_action")
+    def si_complete_action(self, body, q, sid):
+        return self.settle_action("setup_intents", sid, self.emu.si_complete_action, body)
+
 
 # --------------------------------------------------------------------------
 # Tiny HTML pages (hosted checkout, portal, 3-D Secure) for demos
@@ -2821,29 +2961,36 @@ def pages(emu, method, path, form):
             return 200, html_page("Checkout", body), None
     m = re.match(r"^/_emulator/3ds/([^/]+)$", path)
     if m:
+        # One page for both kinds of intent; the id's prefix says which.
+        setup = m.group(1).startswith("seti_")
+        kind, what = ("setup_intents", "setup_intent") if setup else \
+            ("payment_intents", "payment_intent")
         with emu.lock:
-            pi = emu.store["payment_intents"].get(m.group(1))
-            if pi is None:
-                return 404, html_page("Not found", "<p>No such payment intent.</p>"), None
+            it = emu.store[kind].get(m.group(1))
+            if it is None:
+                return 404, html_page("Not found", "<p>No such %s.</p>"
+                                      % what.replace("_", " ")), None
             if method == "POST":
-                result = form.get("result", "succeeded")
+                complete = emu.si_complete_action if setup else emu.complete_action
                 try:
-                    emu.complete_action(pi, result)
+                    complete(it, form.get("result", "succeeded"))
                 except ApiError:
                     pass
-                ret = emu.meta[pi["id"]].get("return_url")
+                ret = emu.meta[it["id"]].get("return_url")
                 if ret:
                     sep = "&" if "?" in ret else "?"
-                    return 303, None, "%s%spayment_intent=%s&payment_intent_client_secret=%s&" \
-                                      "redirect_status=%s" % (ret, sep, pi["id"], pi["client_secret"],
-                                                              "succeeded" if pi["status"] ==
-                                                              "succeeded" else "failed")
-                return 200, html_page("3-D Secure", "<p>PaymentIntent is %s.</p>"
-                                      % e(pi["status"])), None
-            body = ("<h2>3-D Secure test page</h2><p>%s for %s</p><form method='post'>"
+                    return 303, None, "%s%s%s=%s&%s_client_secret=%s&redirect_status=%s" % (
+                        ret, sep, what, it["id"], what, it["client_secret"],
+                        "succeeded" if it["status"] == "succeeded" else "failed")
+                return 200, html_page("3-D Secure", "<p>%s is %s.</p>"
+                                      % ("SetupIntent" if setup else "PaymentIntent",
+                                         e(it["status"]))), None
+            label = e(it["id"]) if setup else "%s for %s" % (
+                e(it["id"]), e(fmt_money(it["amount"], it["currency"])))
+            body = ("<h2>3-D Secure test page</h2><p>%s</p><form method='post'>"
                     "<button name='result' value='succeeded'>Complete authentication</button> "
                     "<button name='result' value='failed'>Fail authentication</button></form>"
-                    % (e(pi["id"]), e(fmt_money(pi["amount"], pi["currency"]))))
+                    % label)
             return 200, html_page("3-D Secure", body), None
     m = re.match(r"^/_emulator/billing_portal/([^/]+)$", path)
     if m:

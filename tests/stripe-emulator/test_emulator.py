@@ -973,6 +973,118 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(self.control("GET", "/clock")["offset"], 0)
         self.assertTrue(self.control("GET", "/health")["ok"])
 
+    # -- setup intents -------------------------------------------------------------
+    def test_setup_intent_visa_attaches(self):
+        c = self.customer()
+        si = self.ok("POST", "/v1/setup_intents", [
+            ("customer", c["id"]), ("usage", "off_session"),
+            ("automatic_payment_methods[enabled]", "true"), ("metadata[user_id]", "7")],
+            headers={"Idempotency-Key": "seti-key-1"})
+        self.assertTrue(si["id"].startswith("seti_"))
+        self.assertTrue(si["client_secret"].startswith(si["id"] + "_secret_"))
+        self.assertEqual((si["object"], si["status"], si["customer"], si["usage"],
+                          si["metadata"], si["payment_method"], si["last_setup_error"]),
+                         ("setup_intent", "requires_payment_method", c["id"], "off_session",
+                          {"user_id": "7"}, None, None))
+        self.assertTrue(si["automatic_payment_methods"]["enabled"])
+        # the same key and parameters replay the same intent
+        again = self.ok("POST", "/v1/setup_intents", [
+            ("customer", c["id"]), ("usage", "off_session"),
+            ("automatic_payment_methods[enabled]", "true"), ("metadata[user_id]", "7")],
+            headers={"Idempotency-Key": "seti-key-1"})
+        self.assertEqual(again["id"], si["id"])
+        self.assertEqual(len(self.objects("setup_intents")), 1)
+        got = self.ok("GET", "/v1/setup_intents/" + si["id"], {"client_secret": si["client_secret"]})
+        self.assertEqual(got["id"], si["id"])
+        e = self.err("GET", "/v1/setup_intents/" + si["id"], {"client_secret": "nope"})
+        self.assertEqual(e["param"], "client_secret")
+        done = self.ok("POST", "/v1/setup_intents/%s/confirm" % si["id"],
+                       {"payment_method": "pm_card_visa"})
+        self.assertEqual(done["status"], "succeeded")
+        self.assertTrue(done["payment_method"].startswith("pm_"))
+        pm = self.ok("GET", "/v1/payment_methods/" + done["payment_method"])
+        self.assertEqual((pm["customer"], pm["card"]["last4"]), (c["id"], "4242"))
+        types = [ev["type"] for ev in self.events()]
+        self.assertEqual(types[-3:], ["setup_intent.created", "payment_method.attached",
+                                      "setup_intent.succeeded"])
+        e = self.err("POST", "/v1/setup_intents/%s/confirm" % si["id"],
+                     {"payment_method": "pm_card_visa"})
+        self.assertEqual(e["code"], "setup_intent_unexpected_state")
+        e = self.err("POST", "/v1/setup_intents", {"usage": "sometimes"})
+        self.assertEqual(e["param"], "usage")
+        e = self.err("POST", "/v1/setup_intents", {"customer": "cus_nobody"})
+        self.assertEqual((e["code"], e["param"]), ("resource_missing", "customer"))
+        self.err("GET", "/v1/setup_intents/seti_nobody", status=404)
+
+    def test_setup_intent_declined_and_3ds(self):
+        c = self.customer()
+        si = self.ok("POST", "/v1/setup_intents", {"customer": c["id"]})
+        self.assertEqual(si["usage"], "off_session")
+        st, body, _ = self.api("POST", "/v1/setup_intents/%s/confirm" % si["id"],
+                               {"payment_method": "pm_card_chargeDeclinedInsufficientFunds"})
+        self.assertEqual(st, 402)
+        e = body["error"]
+        self.assertEqual((e["type"], e["code"], e["decline_code"]),
+                         ("card_error", "card_declined", "insufficient_funds"))
+        failed = self.ok("GET", "/v1/setup_intents/" + si["id"])
+        self.assertEqual((failed["status"], failed["payment_method"]),
+                         ("requires_payment_method", None))
+        self.assertEqual(failed["last_setup_error"]["decline_code"], "insufficient_funds")
+        self.assertEqual(e["setup_intent"]["id"], si["id"])
+        self.assertEqual(len(self.events("setup_intent.setup_failed")), 1)
+        self.assertEqual([pm["customer"] for pm in self.objects("payment_methods")], [None])
+        # 3-D Secure: requires_action until the control call completes it
+        si = self.ok("POST", "/v1/setup_intents/%s/confirm" % si["id"],
+                     {"payment_method": "pm_card_authenticationRequired",
+                      "return_url": "https://shop.example/back"})
+        self.assertEqual((si["status"], si["next_action"]["type"]),
+                         ("requires_action", "redirect_to_url"))
+        self.assertEqual(len(self.events("setup_intent.requires_action")), 1)
+        self.assertIsNone(self.ok("GET", "/v1/payment_methods/" + si["payment_method"])["customer"])
+        done = self.control("POST", "/setup_intents/%s/complete_action" % si["id"],
+                            {"result": "succeeded"})
+        self.assertEqual(done["status"], "succeeded")
+        self.assertEqual(self.ok("GET", "/v1/payment_methods/" + si["payment_method"])["customer"],
+                         c["id"])
+        # a failed authentication leaves it needing another payment method
+        si = self.ok("POST", "/v1/setup_intents", {"customer": c["id"],
+                                                  "payment_method": "pm_card_threeDSecure2Required",
+                                                  "confirm": "true"})
+        self.assertEqual((si["status"], si["next_action"]["type"]),
+                         ("requires_action", "use_stripe_sdk"))
+        failed = self.control("POST", "/setup_intents/%s/complete_action" % si["id"],
+                              {"result": "failed"})
+        self.assertEqual(failed["status"], "requires_payment_method")
+        self.assertEqual(failed["last_setup_error"]["code"], "setup_intent_authentication_failure")
+        # the 3-D Secure page settles either kind of intent and returns to return_url
+        si = self.ok("POST", "/v1/setup_intents", {"customer": c["id"], "confirm": "true",
+                                                  "payment_method": "pm_card_authenticationRequired",
+                                                  "return_url": "https://shop.example/back?x=1"})
+        pi = self.ok("POST", "/v1/payment_intents", {
+            "amount": 1099, "currency": "usd", "payment_method": "pm_card_authenticationRequired",
+            "confirm": "true", "return_url": "https://shop.example/paid"})
+        for obj, what in ((si, "setup_intent"), (pi, "payment_intent")):
+            st, _, page = self.raw("GET", "/_emulator/3ds/" + obj["id"], key=None)
+            self.assertEqual(st, 200)
+            self.assertIn(obj["id"].encode(), page)
+            st, h, _ = self.raw("POST", "/_emulator/3ds/" + obj["id"], "result=succeeded", key=None)
+            self.assertEqual(st, 303)
+            self.assertIn("%s=%s&" % (what, obj["id"]), h["location"])
+            self.assertTrue(h["location"].endswith("redirect_status=succeeded"))
+        self.assertEqual(self.ok("GET", "/v1/setup_intents/" + si["id"])["status"], "succeeded")
+        self.assertEqual(self.ok("GET", "/v1/payment_intents/" + pi["id"])["status"], "succeeded")
+        st, _, _ = self.raw("GET", "/_emulator/3ds/seti_nobody", key=None)
+        self.assertEqual(st, 404)
+        # a payment method of another customer is refused
+        other = self.customer(email="o@example.com")
+        theirs = self.ok("POST", "/v1/payment_methods/pm_card_visa/attach", {"customer": other["id"]})
+        si = self.ok("POST", "/v1/setup_intents", {"customer": c["id"]})
+        e = self.err("POST", "/v1/setup_intents/%s/confirm" % si["id"],
+                     {"payment_method": theirs["id"]})
+        self.assertEqual(e["param"], "payment_method")
+        e = self.err("POST", "/v1/setup_intents/%s/confirm" % si["id"])
+        self.assertEqual(e["code"], "setup_intent_unexpected_state")
+
 
 class SpecTest(unittest.TestCase):
     def test_every_route_has_a_spec_operation(self):
