@@ -359,7 +359,7 @@ static enum pb_err
 own_payment_method(struct app *app, struct arena *a, uint64_t user_id,
     const char *payment_method, const char **pm_id, struct payment_problem *why)
 {
-	struct payment_method pm;
+	struct payment_method pm = { 0 };
 	const char *card_problem = NULL;
 	bool attached;
 	enum pb_err err;
