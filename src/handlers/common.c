@@ -117,9 +117,48 @@ handlers_page(struct request *req, size_t *limit, const char **after,
 	if (s != NULL && (form_count(&q, "startingAfter") != 1 || s[0] == '\0' ||
 	    strlen(s) > 255))
 		(void)handlers_field_error(fields, "startingAfter",
-		    "must be the nextCursor of the previous page");
+		    HANDLERS_CURSOR_MESSAGE);
 	*after = s;
 	return *fields != NULL ? PB_EFIELDS : PB_OK;
+}
+
+enum pb_err
+handlers_page_id(struct request *req, size_t *limit, uint64_t *after,
+    struct json_object **fields)
+{
+	const char *cursor;
+	long long v = 0;
+	enum pb_err err;
+
+	*after = 0;
+	err = handlers_page(req, limit, &cursor, fields);
+	if ((err == PB_OK || err == PB_EFIELDS) && cursor != NULL &&
+	    strnum_parse(cursor, 10, 0, LLONG_MAX, &v) != PB_OK) {
+		(void)handlers_field_error(fields, "startingAfter",
+		    HANDLERS_CURSOR_MESSAGE);
+		err = PB_EFIELDS;
+	}
+	*after = (uint64_t)v;
+	return err;
+}
+
+enum pb_err
+handlers_answer_items(struct response *resp, const void *items, size_t n, size_t size,
+    handlers_item_json item, bool more, const char *next)
+{
+	struct json_object *list = json_object_new_array(), *o;
+
+	if (list == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		o = item((const char *)items + i * size);
+		if (o == NULL || json_object_array_add(list, o) != 0) {
+			json_object_put(o);
+			json_object_put(list);
+			return PB_ENOMEM;
+		}
+	}
+	return handlers_answer_page(resp, list, more, next);
 }
 
 enum pb_err

@@ -39,6 +39,7 @@ size_t handlers_body_fields(struct json_object *body, const char *const *allowed
 /* Lists: ?limit= (1..HANDLERS_PAGE_MAX, default HANDLERS_PAGE_DEFAULT) &startingAfter=. */
 #define HANDLERS_PAGE_DEFAULT 20
 #define HANDLERS_PAGE_MAX 100
+#define HANDLERS_CURSOR_MESSAGE "must be the nextCursor of the previous page"
 
 /* Adds v under k, taking v; false (v put) when v is NULL or the add fails. */
 bool handlers_json_add(struct json_object *o, const char *k, struct json_object *v);
@@ -65,6 +66,20 @@ bool handlers_int_member(struct json_object *body, const char *name, bool requir
  */
 enum pb_err handlers_page(struct request *req, size_t *limit, const char **after,
     struct json_object **fields);
+
+/* handlers_page for lists whose cursor is a numeric id (*after 0: from the start). */
+enum pb_err handlers_page_id(struct request *req, size_t *limit, uint64_t *after,
+    struct json_object **fields);
+
+/* The JSON of one item of a list (a new object), NULL when out of memory. */
+typedef struct json_object *(*handlers_item_json)(const void *item);
+
+/*
+ * Answers handlers_answer_page with item() of each of the n items (size bytes apart)
+ * that start at items.
+ */
+enum pb_err handlers_answer_items(struct response *resp, const void *items, size_t n,
+    size_t size, handlers_item_json item, bool more, const char *next);
 
 /*
  * Answers 200 {items, hasMore, nextCursor}: nextCursor is next (the last item's id, to

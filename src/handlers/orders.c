@@ -2,13 +2,11 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 
 #include "handlers/handlers_private.h"
 #include "handlers/orders.h"
 #include "services/orders.h"
-#include "util/strnum.h"
 
 static struct json_object *
 order_json(const struct order_view *o)
@@ -35,44 +33,34 @@ order_json(const struct order_view *o)
 	return j;
 }
 
+static struct json_object *
+order_item(const void *item)
+{
+	return order_json(item);
+}
+
 enum pb_err
 handle_orders_list(struct app *app, struct request *req, struct response *resp)
 {
-	struct json_object *fields = NULL, *items, *o;
+	struct json_object *fields = NULL;
 	struct order_view *v;
-	const char *after;
-	char next[24];
-	long long from = 0;
+	uint64_t after;
+	char next[24] = "";
 	size_t limit, n;
 	bool more;
 	enum pb_err err;
 
-	err = handlers_page(req, &limit, &after, &fields);
+	err = handlers_page_id(req, &limit, &after, &fields);
 	if (err == PB_EFIELDS)
 		return handlers_answer_fields(resp, fields);
 	if (err != PB_OK)
 		return err;
-	if (after != NULL && strnum_parse(after, 10, 1, LLONG_MAX, &from) != PB_OK)
-		return PB_ENOTFOUND;
-	err = orders_list(app, req->arena, (uint64_t)req->user_id, (uint64_t)from, limit, &v, &n,
-	    &more);
+	err = orders_list(app, req->arena, (uint64_t)req->user_id, after, limit, &v, &n, &more);
 	if (err != PB_OK)
 		return err;
-	items = json_object_new_array();
-	if (items == NULL)
-		return PB_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		o = order_json(&v[i]);
-		if (o == NULL || json_object_array_add(items, o) != 0) {
-			json_object_put(o);
-			json_object_put(items);
-			return PB_ENOMEM;
-		}
-	}
-	next[0] = '\0';
 	if (n > 0)
 		(void)snprintf(next, sizeof(next), "%" PRIu64, v[n - 1].id);
-	return handlers_answer_page(resp, items, more, next);
+	return handlers_answer_items(resp, v, n, sizeof(*v), order_item, more, next);
 }
 
 enum pb_err

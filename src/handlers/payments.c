@@ -222,10 +222,16 @@ handle_payments_guest_create(struct app *app, struct request *req, struct respon
 
 /* ---- reads ---- */
 
+static struct json_object *
+intent_item(const void *item)
+{
+	return intent_json(item);
+}
+
 enum pb_err
 handle_payments_list(struct app *app, struct request *req, struct response *resp)
 {
-	struct json_object *fields = NULL, *items, *o;
+	struct json_object *fields = NULL;
 	struct payment_view *v;
 	const char *after;
 	size_t limit, n;
@@ -233,28 +239,21 @@ handle_payments_list(struct app *app, struct request *req, struct response *resp
 	enum pb_err err;
 
 	err = handlers_page(req, &limit, &after, &fields);
+	if ((err == PB_OK || err == PB_EFIELDS) && after != NULL && !payments_id_valid(after)) {
+		(void)handlers_field_error(&fields, "startingAfter",
+		    HANDLERS_CURSOR_MESSAGE);
+		err = PB_EFIELDS;
+	}
 	if (err == PB_EFIELDS)
 		return handlers_answer_fields(resp, fields);
 	if (err != PB_OK)
 		return err;
-	if (after != NULL && !payments_id_valid(after))
-		return PB_ENOTFOUND;
 	err = payments_list_intents(app, req->arena, (uint64_t)req->user_id, after, limit, &v, &n,
 	    &more);
 	if (err != PB_OK)
 		return err;
-	items = json_object_new_array();
-	if (items == NULL)
-		return PB_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		o = intent_json(&v[i]);
-		if (o == NULL || json_object_array_add(items, o) != 0) {
-			json_object_put(o);
-			json_object_put(items);
-			return PB_ENOMEM;
-		}
-	}
-	return handlers_answer_page(resp, items, more, n > 0 ? v[n - 1].id : NULL);
+	return handlers_answer_items(resp, v, n, sizeof(*v), intent_item, more,
+	    n > 0 ? v[n - 1].id : NULL);
 }
 
 enum pb_err

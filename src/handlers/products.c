@@ -6,14 +6,12 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 
 #include "handlers/handlers_private.h"
 #include "handlers/products.h"
 #include "services/app.h"
 #include "services/catalog.h"
-#include "util/strnum.h"
 
 static enum pb_err
 answer_not_found(struct response *resp)
@@ -21,45 +19,34 @@ answer_not_found(struct response *resp)
 	return response_error(resp, PB_ENOTFOUND, "not_found", "no such product", NULL);
 }
 
+static struct json_object *
+product_item(const void *item)
+{
+	return catalog_product_json_new(item, false);
+}
+
 enum pb_err
 handle_products_list(struct app *app, struct request *req, struct response *resp)
 {
-	struct json_object *fields = NULL, *items, *o;
+	struct json_object *fields = NULL;
 	struct product *list;
-	const char *cursor;
-	char next[24];
-	long long after = 0;
+	uint64_t after;
+	char next[24] = "";
 	size_t limit, n;
 	bool more;
 	enum pb_err err;
 
-	err = handlers_page(req, &limit, &cursor, &fields);
-	if ((err == PB_OK || err == PB_EFIELDS) && cursor != NULL &&
-	    strnum_parse(cursor, 10, 0, LLONG_MAX, &after) != PB_OK) {
-		(void)handlers_field_error(&fields, "startingAfter",
-		    "must be the nextCursor of the previous page");
-		err = PB_EFIELDS;
-	}
+	err = handlers_page_id(req, &limit, &after, &fields);
 	if (err == PB_EFIELDS)
 		return handlers_answer_fields(resp, fields);
 	if (err != PB_OK)
 		return err;
-	err = catalog_list(app, req->arena, true, (uint64_t)after, limit, &list, &n, &more);
+	err = catalog_list(app, req->arena, true, after, limit, &list, &n, &more);
 	if (err != PB_OK)
 		return err;
-	items = json_object_new_array();
-	if (items == NULL)
-		return PB_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		o = catalog_product_json_new(&list[i], false);
-		if (o == NULL || json_object_array_add(items, o) != 0) {
-			json_object_put(o);
-			json_object_put(items);
-			return PB_ENOMEM;
-		}
-	}
-	(void)snprintf(next, sizeof(next), "%" PRIu64, n > 0 ? list[n - 1].id : 0);
-	return handlers_answer_page(resp, items, more, next);
+	if (n > 0)
+		(void)snprintf(next, sizeof(next), "%" PRIu64, list[n - 1].id);
+	return handlers_answer_items(resp, list, n, sizeof(*list), product_item, more, next);
 }
 
 enum pb_err

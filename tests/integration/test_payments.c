@@ -306,6 +306,10 @@ test_bad_input_refused(void)
 		    u.token, NULL), 422);
 		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i], "/v1/payments/intents?limit=x",
 		    u.token, NULL), 422);
+		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i],
+		    "/v1/payments/intents?startingAfter=pi-not-an-id", u.token, NULL), 422);
+		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i], "/v1/orders?startingAfter=x",
+		    u.token, NULL), 422);
 		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i], "/v1/payments/intents/pi_nope",
 		    u.token, NULL), 404);
 		CU_ASSERT_EQUAL(itest_api_status("GET", urls[i], "/v1/orders/abc", u.token, NULL),
