@@ -107,9 +107,11 @@ serve(struct app *app, FCGX_Request *fr, struct arena *arena)
 		    "the request waited too long for a worker; retry shortly", NULL);
 	} else {
 		/* One deadline from the web server's arrival time bounds all the request does. */
-		app->deadline_us = req.start_us + app->conf->request_timeout * 1000000 -
+		int64_t deadline = req.start_us + app->conf->request_timeout * 1000000 -
 		    req.queued_us;
-		db_set_deadline(app->db, app->deadline_us);
+
+		db_set_deadline(app->db, deadline);
+		app->deadline_us = deadline - APP_ANSWER_RESERVE_MS * 1000;
 		if (app->stripe != NULL)
 			stripe_set_deadline(app->stripe, app->deadline_us);
 		route = dispatch(app, &req, &resp);

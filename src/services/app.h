@@ -19,8 +19,17 @@ struct app {
 	struct db *db;			/* this process's connection */
 	struct stripe *stripe;		/* this process's Stripe client; NULL until configured */
 	int64_t started_us;		/* real time the master started, for uptime */
-	int64_t deadline_us;		/* the current request's deadline (monotonic); 0: none */
+	/*
+	 * When the current request's calls to Stripe must have ended (monotonic; 0: no
+	 * request): its deadline less APP_ANSWER_RESERVE_MS, so that what Stripe said can
+	 * still be written down (an Idempotency-Key settled, a row stored) and answered
+	 * before the master replaces a worker busy past request_timeout. The database is
+	 * bounded by the request's full deadline.
+	 */
+	int64_t deadline_us;
 };
+
+#define APP_ANSWER_RESERVE_MS 1000
 
 /* The earlier of the request's deadline and budget_ms from now, on the monotonic clock. */
 static inline int64_t

@@ -7,7 +7,6 @@
 #include "repo/idempotency.h"
 #include "services/app.h"
 #include "services/idempotency.h"
-#include "stripe/client.h"
 #include "util/conf.h"
 #include "util/digest.h"
 #include "util/timeutil.h"
@@ -134,28 +133,6 @@ idem_begin(struct app *app, struct arena *a, uint64_t user_id, const char *key,
 		*start = IDEM_IN_USE;	/* another repeat restarted it first */
 	}
 	return *start == IDEM_RUN ? PB_EDEADLOCK : PB_OK;
-}
-
-int64_t
-idem_hold_back(struct app *app)
-{
-	int64_t saved = app->deadline_us;
-
-	if (saved != 0 && app->stripe != NULL) {
-		/* app_deadline() reads it too: inline customer creation stays inside. */
-		app->deadline_us = saved - IDEM_SETTLE_MS * 1000;
-		stripe_set_deadline(app->stripe, app->deadline_us);
-	}
-	return saved;
-}
-
-void
-idem_give_back(struct app *app, int64_t saved)
-{
-	if (saved != 0 && app->stripe != NULL) {
-		app->deadline_us = saved;
-		stripe_set_deadline(app->stripe, saved);
-	}
 }
 
 enum pb_err

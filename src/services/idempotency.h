@@ -54,16 +54,6 @@ enum pb_err idem_begin(struct app *app, struct arena *a, uint64_t user_id, const
     const char *request_id, const char *method, const char *path, const char *body,
     size_t len, struct idem *out, enum idem_start *start);
 
-/*
- * Around the work: holds back IDEM_SETTLE_MS of the request's time from what Stripe
- * calls may use (the work's calls end that much before the request's deadline), so
- * that idem_finish still has time to settle the key after Stripe timed out; give it
- * back with what hold_back returned.
- */
-#define IDEM_SETTLE_MS 1000
-int64_t idem_hold_back(struct app *app);
-void idem_give_back(struct app *app, int64_t saved);
-
 /* Keeps the answer for repeats (status < 500), or forgets the key (500 and up). */
 enum pb_err idem_finish(struct app *app, const struct idem *idem, int status,
     const char *body, size_t len);

@@ -27,30 +27,10 @@
 #define KEY_MAX 256
 #define CLIENT_KEY_MAX 200
 #define USER_ID_MAX 24
-/*
- * Stripe calls end this long before the request's deadline, so the answer still goes out
- * before the master replaces a worker busy past request_timeout.
- */
-#define ANSWER_RESERVE_US 1000000LL
-
 bool
 payment_methods_id_valid(const char *id)
 {
 	return stripe_id_valid(id);
-}
-
-/* Bounds the Stripe calls that follow by the request's deadline less the reserve. */
-static void
-stripe_begin(struct app *app)
-{
-	if (app->deadline_us != 0)
-		stripe_set_deadline(app->stripe, app->deadline_us - ANSWER_RESERVE_US);
-}
-
-static void
-stripe_end(struct app *app)
-{
-	stripe_set_deadline(app->stripe, app->deadline_us);
 }
 
 /*
@@ -189,8 +169,6 @@ begin(struct app *app, struct arena *a, uint64_t user_id, const char *pm_id, boo
 	err = customer_of(app, user_id, customer, customer_len);
 	if (err != PB_OK)
 		return err;
-	/* After the customer: its creation sets and resets the client's deadline itself. */
-	stripe_begin(app);
 	err = retrieve(app, a, pm_id, pm);
 	if (err == PB_OK && must_own && !attached_to(pm, customer)) {
 		stripe_payment_method_free(pm);
@@ -213,7 +191,6 @@ payment_methods_list(struct app *app, struct arena *a, uint64_t user_id,
 	err = customer_of(app, user_id, customer, sizeof(customer));
 	if (err != PB_OK)
 		return err;
-	stripe_begin(app);
 	err = stripe_payment_method_list(app->stripe, customer, "card", 0, &l);
 	if (err != PB_OK) {
 		err = stripe_outcome(app, a, "payment_method_list", err, NULL);
@@ -235,7 +212,6 @@ payment_methods_list(struct app *app, struct arena *a, uint64_t user_id,
 	if (err == PB_OK)
 		out->n = l.n;
 out:
-	stripe_end(app);
 	stripe_payment_method_list_free(&l);
 	return err;
 }
@@ -251,7 +227,6 @@ payment_methods_owned(struct app *app, uint64_t user_id, const char *pm_id, char
 
 	arena_init(&a, (size_t)16 * 1024);
 	err = begin(app, &a, user_id, pm_id, true, cus, sizeof(cus), &pm);
-	stripe_end(app);
 	stripe_payment_method_free(&pm);
 	arena_cleanup(&a);
 	if (err == PB_OK && customer != NULL &&
@@ -330,7 +305,6 @@ payment_methods_attach(struct app *app, struct arena *a, uint64_t user_id, const
 		    LOG_NUM("user_id", user_id), LOG_STR("customer", customer),
 		    LOG_STR("payment_method", done.id) }, 3);
 out:
-	stripe_end(app);
 	stripe_payment_method_free(&pm);
 	stripe_payment_method_free(&done);
 	return err;
@@ -363,7 +337,6 @@ payment_methods_detach(struct app *app, struct arena *a, uint64_t user_id, const
 		log_event(LOGL_INFO, "payment method detached", (const struct log_kv[]){
 		    LOG_NUM("user_id", user_id), LOG_STR("customer", customer),
 		    LOG_STR("payment_method", pm.id) }, 3);
-	stripe_end(app);
 	stripe_payment_method_free(&pm);
 	stripe_payment_method_free(&done);
 	return err;
@@ -395,7 +368,6 @@ payment_methods_set_default(struct app *app, struct arena *a, uint64_t user_id,
 	}
 	err = copy_pm(a, &pm, c.default_payment_method, out);
 out:
-	stripe_end(app);
 	stripe_payment_method_free(&pm);
 	stripe_customer_free(&c);
 	return err;
@@ -452,9 +424,7 @@ payment_methods_setup_intent(struct app *app, struct arena *a, uint64_t user_id,
 	    snprintf(key, sizeof(key), "paybridge-setup-intent-%s-%s", uid, client_key) >=
 	    (int)sizeof(key))
 		return PB_EINVAL;
-	stripe_begin(app);
 	err = stripe_setup_intent_create(app->stripe, &p, client_key != NULL ? key : NULL, &si);
-	stripe_end(app);
 	if (err != PB_OK)
 		return stripe_outcome(app, a, "setup_intent_create", err, NULL);
 	out->id = arena_strdup(a, si.id);
