@@ -111,7 +111,8 @@ repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret)
 	return db_exec(db,
 	    "INSERT INTO payment_intents (stripe_id, user_id, guest_email, product_id, quantity, "
 	    "amount, currency, status, client_secret, refreshed_at) "
-	    "VALUES (?, ?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, NOW(6)) "
+	    "VALUES (?, ?, LOWER(TRIM(?)), (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, "
+	    "NOW(6)) "
 	    "ON DUPLICATE KEY UPDATE client_secret = COALESCE(client_secret, VALUES(client_secret)), "
 	    "product_id = COALESCE(product_id, VALUES(product_id)), "
 	    "quantity = IF(product_id <=> VALUES(product_id), VALUES(quantity), quantity)",

@@ -42,7 +42,7 @@ enum pb_err repo_pay_user_for(struct db *db, struct arena *a, const char *custom
 struct pi_row {
 	const char *stripe_id;
 	uint64_t user_id;
-	const char *guest_email;	/* trimmed, lower case; NULL for a user's */
+	const char *guest_email;	/* NULL for a user's; stored trimmed, lower case */
 	uint64_t product_id;		/* 0: none */
 	uint32_t quantity;
 	int64_t amount;
@@ -76,7 +76,7 @@ struct pi_view {
 
 /*
  * Records an intent just created through the API (client_secret included) as belonging
- * to p->user_id. A webhook may have stored it first: then only the secret, product and
+ * to p->user_id (or to the guest p->guest_email, compared as users.c compares emails). A webhook may have stored it first: then only the secret, product and
  * quantity it lacks are filled in, and its state stays.
  */
 enum pb_err repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret);

@@ -17,7 +17,10 @@
 
 #define RATE_KEEP_S 86400
 
-/* The address as it is compared: trimmed and in lower case (ASCII, as MariaDB's LOWER). */
+/*
+ * The address trimmed and in ASCII lower case: what names its rate bucket and its Stripe
+ * keys. Rows compare addresses in MariaDB (LOWER(TRIM())), which also folds non-ASCII.
+ */
 static char *
 normalized(struct arena *a, const char *email)
 {
@@ -168,7 +171,7 @@ guest_create_intent(struct app *app, struct arena *a, const char *email, const c
 	if (stripe_key == NULL)
 		return PB_ENOMEM;
 	err = payments_make_intent(app, a,
-	    &(struct intent_for){ .guest_email = norm, .customer = customer,
+	    &(struct intent_for){ .guest_email = email, .customer = customer,
 		.receipt_email = email }, &p, quantity, stripe_key, out, why);
 	if (err == PB_ECONFLICT || (err == PB_ESTRIPE && !why->stripe_down &&
 	    strcmp(stripe_last_error(app->stripe)->type, "idempotency_error") == 0))

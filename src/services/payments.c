@@ -203,7 +203,6 @@ payments_make_intent(struct app *app, struct arena *a, const struct intent_for *
 	struct stripe_payment_intent pi = { 0 };
 	struct stripe_payment_intent_params params;
 	struct stripe_kv meta[3];
-	const struct product p = *product;
 	struct pi_row row;
 	const char *description;
 	struct pi_view v;
@@ -211,18 +210,18 @@ payments_make_intent(struct app *app, struct arena *a, const struct intent_for *
 
 	/* A guest's intent says whose it is by its customer and receipt_email. */
 	(void)snprintf(uid, sizeof(uid), "%" PRIu64, f->user_id);
-	(void)snprintf(pid, sizeof(pid), "%" PRIu64, p.id);
+	(void)snprintf(pid, sizeof(pid), "%" PRIu64, product->id);
 	(void)snprintf(qty, sizeof(qty), "%" PRId64, quantity);
 	meta[0] = (struct stripe_kv){ "product_id", pid };
 	meta[1] = (struct stripe_kv){ "quantity", qty };
 	meta[2] = (struct stripe_kv){ "user_id", uid };
-	description = quantity == 1 ? p.name :
-	    arena_printf(a, "%s (x%" PRId64 ")", p.name, quantity);
+	description = quantity == 1 ? product->name :
+	    arena_printf(a, "%s (x%" PRId64 ")", product->name, quantity);
 	if (description == NULL)
 		return PB_ENOMEM;
 	params = (struct stripe_payment_intent_params){
-		.amount = p.amount * quantity,
-		.currency = p.currency,
+		.amount = product->amount * quantity,
+		.currency = product->currency,
 		.customer = f->customer,
 		.description = description,
 		.receipt_email = f->receipt_email,
@@ -237,7 +236,7 @@ payments_make_intent(struct app *app, struct arena *a, const struct intent_for *
 		.stripe_id = pi.id,
 		.user_id = f->user_id,
 		.guest_email = f->guest_email,
-		.product_id = p.id,
+		.product_id = product->id,
 		.quantity = (uint32_t)quantity,
 		.amount = pi.amount,
 		.currency = pi.currency,

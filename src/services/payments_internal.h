@@ -13,7 +13,7 @@
 /* Whom an intent is for: a user (user_id), or a guest (user_id 0, guest_email). */
 struct intent_for {
 	uint64_t user_id;
-	const char *guest_email;	/* trimmed, lower case; NULL for a user */
+	const char *guest_email;	/* as the guest typed it; NULL for a user */
 	const char *customer;		/* the Stripe customer */
 	const char *receipt_email;
 };
