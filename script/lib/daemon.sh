@@ -12,12 +12,24 @@ pb_port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# pb_alive PID: true while PID runs. A daemon that exits is reparented to PID 1, which may
+# reap it seconds later (a VM's init, a container's): until then kill -0 still succeeds on
+# the zombie, and every wait for an exit would last as long as that reaper's period.
+pb_alive() {
+	local stat
+	kill -0 "$1" 2>/dev/null || return 1
+	read -r stat <"/proc/$1/stat" 2>/dev/null || return 0
+	# "pid (comm) S ...": the state follows the last ")" (comm may hold one).
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # pb_running_pid PIDFILE COMM_REGEX: prints the pid in PIDFILE when that process is alive
 # and its command name matches (a stale pid file may name some other process by now).
 pb_running_pid() {
 	local pid
 	pid=$(cat "$1" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	[ -n "$pid" ] && pb_alive "$pid" || return 1
 	grep -Eq "$2" "/proc/$pid/comm" 2>/dev/null || return 1
 	echo "$pid"
 }
@@ -28,7 +40,7 @@ pb_stop_pid() {
 	local label=$1 pid=$2 i
 	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		pb_alive "$pid" || return 0
 		sleep 0.1
 	done
 	echo "$label (pid $pid) ignored TERM for 10s; killing it" >&2

@@ -19,6 +19,9 @@
 # checkouts or tests never collide. Works as root (CI) and as an ordinary user: the admin
 # account is the invoking system user, authenticated by the unix_socket plugin.
 
+# shellcheck source=daemon.sh
+. "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
+
 MARIADB_START_TIMEOUT=${MARIADB_START_TIMEOUT:-30}
 MARIADB_DBNAME=paybridge
 MARIADB_DBUSER=paybridge
@@ -68,7 +71,7 @@ mariadb__alive() {
 	local pid
 	[ -s "$mariadb__pidf" ] || return 1
 	pid=$(cat "$mariadb__pidf" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	[ -n "$pid" ] && pb_alive "$pid" || return 1
 	# A stale pid file may name a process that reused the number.
 	if [ -r "/proc/$pid/comm" ]; then
 		[ "$(cat "/proc/$pid/comm")" = mariadbd ] || return 1
@@ -182,7 +185,7 @@ mariadb_stop() {
 		kill -TERM "$pid" 2>/dev/null
 	fi
 	deadline=$((SECONDS + MARIADB_START_TIMEOUT))
-	while kill -0 "$pid" 2>/dev/null; do
+	while pb_alive "$pid"; do
 		if [ $SECONDS -ge $deadline ]; then
 			mariadb__err "server $pid did not exit within ${MARIADB_START_TIMEOUT}s"
 			return 1

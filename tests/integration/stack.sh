@@ -30,7 +30,7 @@ wait_ready() {
 		if curl -fsS -o /dev/null "http://127.0.0.1:$PB_NGINX_PORT/v1/healthz" 2>/dev/null; then
 			return 0
 		fi
-		if [ -n "${pid:-}" ] && ! kill -0 "$pid" 2>/dev/null; then
+		if [ -n "${pid:-}" ] && ! pb_alive "$pid"; then
 			tail -n 20 "$PB_RUN/paybridge.log" >&2
 			die "paybridge exited during startup"
 		fi
@@ -61,7 +61,7 @@ paybridge_wait_exit() {
 	pid=$(cat "$PB_RUN/paybridge.pid" 2>/dev/null || true)
 	[ -n "$pid" ] || return 0
 	for i in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		pb_alive "$pid" || return 0
 		sleep 0.1
 	done
 	die "paybridge $pid did not exit within 30 s"
