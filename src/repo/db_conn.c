@@ -51,6 +51,12 @@ db_conn_lost(unsigned e)
 	case ER_SERVER_SHUTDOWN:
 	case ER_CONNECTION_KILLED:
 	case 4031:	/* ER_CLIENT_INTERACTION_TIMEOUT, newer servers */
+	/*
+	 * A Galera node outside the primary component answers every statement so ("WSREP
+	 * has not yet prepared node for application use"): the connection is as good as
+	 * lost, and the next one goes to another node.
+	 */
+	case ER_UNKNOWN_COM_ERROR:
 		return true;
 	default:
 		return false;
@@ -119,6 +125,9 @@ db_drop_connection(struct db *db)
 	}
 	if (db->in_tx)
 		db->tx_lost = true;
+	/* Every drop follows a failure: the next connection tries the next server first. */
+	if (db->nendpoints > 1)
+		db->current = (db->current + 1) % db->nendpoints;
 }
 
 enum pb_err
@@ -129,16 +138,58 @@ db_run_text(struct db *db, const char *sql)
 	return PB_OK;
 }
 
+/*
+ * Opens db->my to one server (or the socket); false on failure, with db->last_errno and
+ * the server's message in msg.
+ */
+static bool
+open_one(struct db *db, const char *host, unsigned port, const char *sock, unsigned proto,
+    unsigned connect_timeout, char *msg, size_t msglen)
+{
+	my_bool off = 0;
+	unsigned infile = 0;
+	unsigned long flags = CLIENT_FOUND_ROWS;
+
+	db->my = mysql_init(NULL);
+	if (db->my == NULL) {
+		db->last_errno = CR_OUT_OF_MEMORY;
+		(void)snprintf(msg, msglen, "out of memory");
+		return false;
+	}
+	if (mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &db->read_timeout) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &db->write_timeout) != 0 ||
+	    /* For db_ping's bounded ping; blocking calls work as before on such a handle. */
+	    mysql_options(db->my, MYSQL_OPT_NONBLOCK, 0) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_RECONNECT, &off) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_LOCAL_INFILE, &infile) != 0 ||
+	    mysql_options(db->my, MYSQL_OPT_PROTOCOL, &proto) != 0) {
+		db->last_errno = CR_OUT_OF_MEMORY;
+		(void)snprintf(msg, msglen, "out of memory");
+		goto fail;
+	}
+	if (mysql_real_connect(db->my, host, db->user, db->password, db->name, port, sock,
+		flags) == NULL) {
+		db->last_errno = mysql_errno(db->my);
+		(void)snprintf(msg, msglen, "%s", mysql_error(db->my));
+		goto fail;
+	}
+	return true;
+fail:
+	mysql_close(db->my);
+	db->my = NULL;
+	return false;
+}
+
 enum pb_err
 db_connect(struct db *db)
 {
-	char setup[256];
-	my_bool off = 0;
-	unsigned proto, infile = 0, connect_timeout;
-	unsigned long flags = CLIENT_FOUND_ROWS;
-	int64_t until;
-	const char *host, *sock, *where;
-	int64_t now;
+	char setup[256], where[300], msg[256] = "";
+	unsigned connect_timeout;
+	int64_t until, now;
+	size_t tries, i;
+	bool up = false;
 	int n;
 
 	if (db->my != NULL)
@@ -154,45 +205,36 @@ db_connect(struct db *db)
 		if (left_s < (int64_t)connect_timeout)
 			connect_timeout = (unsigned)left_s;
 	}
-	db->my = mysql_init(NULL);
-	if (db->my == NULL)
-		return PB_ENOMEM;
-	if (db->host[0] == '\0' || strcmp(db->host, "localhost") == 0) {
-		host = "localhost";
-		sock = db->socket;
-		proto = MYSQL_PROTOCOL_SOCKET;
-		where = db->socket;
-	} else {
-		host = db->host;
-		sock = NULL;
-		proto = MYSQL_PROTOCOL_TCP;
-		where = db->host;
+	/* The current server first, then the others in turn, while time remains. */
+	tries = db->nendpoints > 0 ? db->nendpoints : 1;
+	for (i = 0; i < tries && !up; i++) {
+		if (i > 0 && until != 0 && time_mono_us() >= until)
+			break;
+		if (db->nendpoints == 0) {
+			(void)snprintf(where, sizeof(where), "%s", db->socket);
+			up = open_one(db, "localhost", 0, db->socket, MYSQL_PROTOCOL_SOCKET,
+			    connect_timeout, msg, sizeof(msg));
+		} else {
+			const struct db_endpoint *ep = &db->endpoints[db->current];
+
+			(void)snprintf(where, sizeof(where), "%s:%u", ep->host, ep->port);
+			up = open_one(db, ep->host, ep->port, NULL, MYSQL_PROTOCOL_TCP,
+			    connect_timeout, msg, sizeof(msg));
+			if (!up)
+				db->current = (db->current + 1) % db->nendpoints;
+		}
 	}
-	if (mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &db->read_timeout) != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &db->write_timeout) != 0 ||
-	    /* For db_ping's bounded ping; blocking calls work as before on such a handle. */
-	    mysql_options(db->my, MYSQL_OPT_NONBLOCK, 0) != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_RECONNECT, &off) != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_LOCAL_INFILE, &infile) != 0 ||
-	    mysql_options(db->my, MYSQL_OPT_PROTOCOL, &proto) != 0) {
-		mysql_close(db->my);
-		db->my = NULL;
-		return PB_ENOMEM;
-	}
-	if (mysql_real_connect(db->my, host, db->user, db->password, db->name, db->port, sock,
-		flags) == NULL) {
-		db->last_errno = mysql_errno(db->my);
+	if (!up) {
+		if (db->last_errno == CR_OUT_OF_MEMORY)
+			return PB_ENOMEM;
 		now = time_mono_us();
 		if (db->connect_logged_us == 0 ||
 		    now - db->connect_logged_us >= CONNECT_LOG_EVERY_US) {
-			log_warnx("db: cannot connect to %s: error %u: %s", where, db->last_errno,
-			    mysql_error(db->my));
+			log_warnx("db: cannot connect to %s%s: error %u: %s", where,
+			    db->nendpoints > 1 ? " (nor to the other servers)" : "",
+			    db->last_errno, msg);
 			db->connect_logged_us = now;
 		}
-		mysql_close(db->my);
-		db->my = NULL;
 		return PB_EDB;
 	}
 	/* Lock waits end well before the client's read timeout, as a retryable error. */
@@ -205,6 +247,8 @@ db_connect(struct db *db)
 		    mysql_error(db->my));
 		mysql_close(db->my);
 		db->my = NULL;
+		if (db->nendpoints > 1)
+			db->current = (db->current + 1) % db->nendpoints;
 		return PB_EDB;
 	}
 	if (db->connect_logged_us != 0) {
@@ -228,6 +272,91 @@ db_ensure_connected(struct db *db)
 	return db_connect(db);
 }
 
+/* ---- configuration ---- */
+
+static bool
+parse_port(const char *s, size_t len, unsigned *port)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return false;
+	*port = (unsigned)v;
+	return true;
+}
+
+/* One "host", "host:port", "[v6]" or "[v6]:port" of len bytes. */
+static bool
+parse_endpoint(const char *s, size_t len, unsigned default_port, struct db_endpoint *ep)
+{
+	const char *host = s, *colon = NULL;
+	size_t hostlen = len;
+
+	ep->port = default_port;
+	if (s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+
+		if (close == NULL || close == s + 1)
+			return false;
+		host = s + 1;
+		hostlen = (size_t)(close - host);
+		if (close + 1 < s + len) {
+			if (close[1] != ':')
+				return false;
+			colon = close + 1;
+		}
+	} else {
+		const char *first = memchr(s, ':', len);
+
+		/* Two colons or more without brackets: a bare IPv6 address, no port. */
+		if (first != NULL && memchr(first + 1, ':', len - (size_t)(first - s) - 1) == NULL) {
+			colon = first;
+			hostlen = (size_t)(first - s);
+		}
+	}
+	if (colon != NULL && !parse_port(colon + 1, len - (size_t)(colon + 1 - s), &ep->port))
+		return false;
+	if (hostlen == 0 || hostlen >= sizeof(ep->host))
+		return false;
+	memcpy(ep->host, host, hostlen);
+	ep->host[hostlen] = '\0';
+	return true;
+}
+
+enum pb_err
+db_endpoints_parse(const char *list, unsigned default_port, struct db_endpoint *out,
+    size_t max, size_t *n)
+{
+	const char *text = list != NULL ? list : "", *p = text;
+
+	*n = 0;
+	for (;;) {
+		size_t len;
+
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, ", \t");
+		if (*n == max || !parse_endpoint(p, len, default_port, &out[*n])) {
+			*n = 0;
+			return PB_EINVAL;
+		}
+		(*n)++;
+		p += len;
+	}
+	/* "localhost" alone keeps its old meaning: the socket. */
+	if (*n == 1 && strcmp(out[0].host, "localhost") == 0 && strchr(text, ':') == NULL)
+		*n = 0;
+	return PB_OK;
+}
+
 static char *
 dup_str(const char *s)
 {
@@ -248,17 +377,21 @@ db_new(const struct conf *c, struct db **out)
 	db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		return PB_ENOMEM;
-	db->host = dup_str(c->db_host);
 	db->socket = dup_str(c->db_socket);
 	db->name = dup_str(c->db_name);
 	db->user = dup_str(c->db_user);
 	db->password = dup_str(c->db_password);
-	if (db->host == NULL || db->socket == NULL || db->name == NULL || db->user == NULL ||
+	if (db->socket == NULL || db->name == NULL || db->user == NULL ||
 	    db->password == NULL) {
 		db_free(db);
 		return PB_ENOMEM;
 	}
-	db->port = (unsigned)c->db_port;
+	if (db_endpoints_parse(c->db_host, (unsigned)c->db_port, db->endpoints,
+		DB_MAX_ENDPOINTS, &db->nendpoints) != PB_OK) {
+		log_error("db: db_host: expected host[:port] servers separated by commas");
+		db_free(db);
+		return PB_ECONFIG;
+	}
 	db->connect_timeout = (unsigned)c->db_connect_timeout;
 	/*
 	 * Seconds, not the request timeout: a stalled database fails a worker in a few
@@ -289,7 +422,6 @@ db_free(struct db *db)
 	free(db->pint);
 	free(db->rbind);
 	free(db->cols);
-	free(db->host);
 	free(db->socket);
 	free(db->name);
 	free(db->user);

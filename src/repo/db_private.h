@@ -14,6 +14,7 @@
 
 #include "repo/db.h"
 
+#define DB_MAX_ENDPOINTS 8	/* servers in db_host */
 #define INLINE_STR 256		/* text read without a second fetch up to this size */
 
 struct stmt {
@@ -39,6 +40,11 @@ struct col {
 	};
 };
 
+struct db_endpoint {
+	char host[256];
+	unsigned port;
+};
+
 struct db {
 	MYSQL *my;		/* NULL while disconnected */
 	bool in_tx;
@@ -46,8 +52,11 @@ struct db {
 	unsigned last_errno;
 	int64_t connect_logged_us;
 
-	char *host, *socket, *name, *user, *password;
-	unsigned port, connect_timeout, read_timeout, write_timeout, lock_wait;
+	char *socket, *name, *user, *password;
+	unsigned connect_timeout, read_timeout, write_timeout, lock_wait;
+	/* db_host's servers (none: the socket); a lost connection moves on to the next. */
+	struct db_endpoint endpoints[DB_MAX_ENDPOINTS];
+	size_t nendpoints, current;
 
 	const struct db_seats *seats;	/* NULL: no seat limit */
 	bool seated;			/* holding a seat (a statement, or the transaction) */
@@ -83,6 +92,14 @@ enum pb_err db_map_error(struct db *db, const char *what, const char *sql, unsig
 
 /* Closes the connection and its statements; inside a transaction, marks it lost. */
 void db_drop_connection(struct db *db);
+
+/*
+ * Parses db_host: servers separated by commas or spaces, each "host", "host:port" or
+ * "[v6 address]:port", default_port where none is given. "" and "localhost" alone give
+ * none (the socket). PB_EINVAL on a malformed or too long list.
+ */
+enum pb_err db_endpoints_parse(const char *list, unsigned default_port,
+    struct db_endpoint *out, size_t max, size_t *n);
 
 /* Runs text without parameters on the open connection; the error stays on db->my. */
 enum pb_err db_run_text(struct db *db, const char *sql);

@@ -26,3 +26,10 @@ src_libpaybridge_a_SOURCES += src/repo/idempotency.c src/repo/idempotency.h
 
 # Guest payments: guest customers and rate counters.
 src_libpaybridge_a_SOURCES += src/repo/guests.c src/repo/guests.h
+
+# db_host's list of servers.
+check_PROGRAMS += tests/unit/test_db_endpoints
+TESTS += tests/unit/test_db_endpoints
+tests_unit_test_db_endpoints_SOURCES = tests/unit/test_db_endpoints.c tests/unit/unit.h
+tests_unit_test_db_endpoints_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_db_endpoints_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
