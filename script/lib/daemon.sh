@@ -34,15 +34,23 @@ pb_running_pid() {
 	echo "$pid"
 }
 
-# pb_stop_pid LABEL PID: TERM, up to 10 s to exit, then KILL its whole process group (a
-# daemonised server is a session leader whose group holds its workers).
-pb_stop_pid() {
-	local label=$1 pid=$2 i
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
+# pb_wait_gone PID TENTHS: true once PID has exited, false if it still runs after TENTHS
+# tenths of a second.
+pb_wait_gone() {
+	local pid=$1 i
+	for ((i = 0; i < $2; i++)); do
 		pb_alive "$pid" || return 0
 		sleep 0.1
 	done
+	! pb_alive "$pid"
+}
+
+# pb_stop_pid LABEL PID: TERM, up to 10 s to exit, then KILL its whole process group (a
+# daemonised server is a session leader whose group holds its workers).
+pb_stop_pid() {
+	local label=$1 pid=$2
+	kill -TERM "$pid" 2>/dev/null
+	pb_wait_gone "$pid" 100 && return 0
 	echo "$label (pid $pid) ignored TERM for 10s; killing it" >&2
 	kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
 	sleep 0.2

@@ -25,7 +25,9 @@
 # upstream's `keepalive`: idle connections to paybridge kept per nginx worker process;
 # default as deployed, the site config's value, 4), PB_NGINX_READ_TIMEOUT (seconds nginx
 # waits for paybridge's answer, fastcgi_read_timeout; default as deployed, 35: lower it
-# below paybridge's request_timeout to make nginx answer 504 itself).
+# below paybridge's request_timeout to make nginx answer 504 itself), PB_NGINX_MORE_SOCKETS
+# (further paybridge hosts' sockets, space-separated: servers of the same upstream, as a
+# load balancer in front of several hosts has them; script/cluster).
 
 # shellcheck source=daemon.sh
 . "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
@@ -99,6 +101,15 @@ nginx_render() {
 	    -e "${keepalive:+s|^\([[:space:]]*\)keepalive [0-9]*;|\1keepalive $keepalive;|}" \
 	    -e "${read_timeout:+s|fastcgi_read_timeout [0-9]*s;|fastcgi_read_timeout ${read_timeout}s;|}" \
 	    "$site" >"$rundir/paybridge.conf" || return 1
+	local more
+	for more in ${PB_NGINX_MORE_SOCKETS:-}; do
+		sed -i -e "s|^\([[:space:]]*\)server unix:$e_socket;|&\n\1server unix:$(pb_sed_escape "$more");|" \
+		    "$rundir/paybridge.conf" || return 1
+		if ! grep -qF -- "server unix:$more;" "$rundir/paybridge.conf"; then
+			echo "nginx.sh: could not add the upstream server unix:$more" >&2
+			return 1
+		fi
+	done
 	# If the deployment file drifts from the tokens above, fail here rather than run a
 	# configuration that is not the one under test.
 	local want
