@@ -2286,6 +2286,8 @@ class Api:
                 if f["skip"] > 0:
                     f["skip"] -= 1
                     continue
+                if f["probability"] < 1 and random.random() >= f["probability"]:
+                    continue
                 f["hits"] += 1
                 if f["remaining"] is not None:
                     f["remaining"] -= 1
@@ -2643,13 +2645,18 @@ class Control:
                 self.emu.fault_seq += 1
                 count = _int_or_none(s.get("count"), "count")
                 dur = s.get("duration_s")
+                prob = s.get("probability", 1)
+                if isinstance(prob, bool) or not isinstance(prob, (int, float)) or \
+                        not 0 < prob <= 1:
+                    raise ControlError(400, "probability must be a number in (0, 1]")
                 f = dict(s)
                 f.update({"id": "flt_%d" % self.emu.fault_seq, "kind": kind, "match": match,
                           "method": (s.get("method") or "*").upper(),
                           "path": s.get("path", "/"),
                           "remaining": count if count is not None else (None if dur else 1),
                           "expires": time.monotonic() + float(dur) if dur else None,
-                          "skip": _int_or_none(s.get("skip"), "skip") or 0, "hits": 0})
+                          "skip": _int_or_none(s.get("skip"), "skip") or 0,
+                          "probability": prob, "hits": 0})
                 self.emu.faults.append(f)
                 out.append(f)
         return 200, {"object": "list", "data": out}

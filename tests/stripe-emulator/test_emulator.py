@@ -148,13 +148,16 @@ class EmulatorTest(unittest.TestCase):
         self.assertIn("error", obj)
         return obj["error"]
 
-    def control(self, method, path, body=None, query=""):
+    def control_status(self, method, path, body=None, query=""):
         data = json.dumps(body).encode() if body is not None else None
         self.conn.request(method, "/_emulator" + path + (("?" + query) if query else ""),
                           body=data, headers={"Content-Type": "application/json"} if data else {})
         r = self.conn.getresponse()
-        obj = json.loads(r.read().decode("utf-8"))
-        self.assertLess(r.status, 300, obj)
+        return r.status, json.loads(r.read().decode("utf-8"))
+
+    def control(self, method, path, body=None, query=""):
+        st, obj = self.control_status(method, path, body, query)
+        self.assertLess(st, 300, obj)
         return obj
 
     def objects(self, kind):
@@ -841,6 +844,20 @@ class EmulatorTest(unittest.TestCase):
         s2, h2, d2 = self.raw("POST", "/v1/payment_intents", "amount=100&currency=usd", h)
         self.assertEqual((s1, s2, d1 == d2, h2.get("idempotent-replayed")),
                          (402, 402, True, "true"))
+
+    def test_fault_probability(self):
+        for bad in (0, 1.5, "0.3", True):
+            st, _ = self.control_status("POST", "/faults", {"path": "/v1/customers",
+                                                             "probability": bad})
+            self.assertEqual(st, 400, bad)
+        self.control("POST", "/faults", {"path": "/v1/customers", "status": 500,
+                                         "count": None, "duration_s": 60, "probability": 0.3})
+        codes = [self.raw("GET", "/v1/customers")[0] for _ in range(200)]
+        failed = codes.count(500)
+        # Binomial(200, 0.3): mean 60, sd 6.5; outside 20..110 is as good as impossible.
+        self.assertTrue(20 <= failed <= 110, failed)
+        self.assertEqual(failed + codes.count(200), 200)
+        self.assertEqual(self.control("GET", "/faults")["data"][0]["hits"], failed)
 
     # -- webhooks ----------------------------------------------------------------
     def test_webhook_signature(self):
