@@ -1,0 +1,330 @@
+#!/usr/bin/python3
+"""What must hold when paybridge runs as two hosts on a three-node Galera cluster
+(script/cluster), checked through nginx against the Stripe emulator. Run by
+tests/cluster/run.sh, which starts the cluster and sets:
+
+  PB_CLUSTER_URL      nginx, both hosts behind it
+  PB_CLUSTER_DIR      the cluster's directory (nodeK/mysqld.sock, a/ and b/)
+  PB_EMULATOR_URL     the emulator
+  PB_WEBHOOK_SECRET   the webhook signing secret both hosts hold
+  PB_CLUSTER_SIGNUPS  signups in the Stripe-failing test (CI: 200; --full: 1000)
+
+Python's standard library only; the database is read with the mariadb client through
+node sockets. Prints one line a check, "ok NAME" or "FAILED NAME: why", then
+"N passed, M failed".
+"""
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+URL = os.environ["PB_CLUSTER_URL"]
+DIR = os.environ["PB_CLUSTER_DIR"]
+EMU = os.environ["PB_EMULATOR_URL"]
+SECRET = os.environ["PB_WEBHOOK_SECRET"]
+SIGNUPS = int(os.environ.get("PB_CLUSTER_SIGNUPS", "200"))
+GUARD_S = 60          # every wait for a condition ends here, loudly
+PASSWORD = "correct horse battery staple"
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Failed(why)
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """(status, parsed JSON or None, seconds taken); never raises for an HTTP status."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None and "Content-Type" not in req.headers:
+        req.add_header("Content-Type", "application/json")
+    t0 = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status = r.read(), r.status
+    except urllib.error.HTTPError as e:
+        raw, status = e.read(), e.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+        return 0, {"error": str(e)}, time.monotonic() - t0
+    try:
+        obj = json.loads(raw) if raw else None
+    except ValueError:
+        obj = None
+    return status, obj, time.monotonic() - t0
+
+
+def emulator(method, path, body=None):
+    status, obj, _ = http(method, EMU + "/_emulator" + path, body)
+    check(200 <= status < 300, "emulator %s %s: %s %s" % (method, path, status, obj))
+    return obj
+
+
+def sql(query, node=3):
+    """Rows of a query on one Galera node (tab-separated fields), read after the node has
+    applied every write certified before it (wsrep_sync_wait)."""
+    out = subprocess.run(
+        ["mariadb", "--no-defaults", "--protocol=socket",
+         "--socket=%s/node%d/mysqld.sock" % (DIR, node), "--batch", "--skip-column-names",
+         "paybridge", "-e", "SET SESSION wsrep_sync_wait = 1; " + query],
+        check=True, capture_output=True, text=True, timeout=30).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def wait_for(what, cond, guard=GUARD_S):
+    deadline = time.monotonic() + guard
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise Failed("%s: not within the %d s guard" % (what, guard))
+        time.sleep(0.2)
+
+
+def signup(tag):
+    email = "%s-%s@example.com" % (tag, uuid.uuid4().hex[:12])
+    status, obj, took = http("POST", URL + "/v1/users",
+                             {"name": "Cluster " + tag, "email": email, "password": PASSWORD},
+                             {"Accept": "application/json"})
+    return status, email, obj, took
+
+
+def host_log_has(host, text):
+    with open("%s/%s/paybridge.log" % (DIR, host), encoding="utf-8", errors="replace") as f:
+        return any(text in line for line in f)
+
+
+def galera(action, node):
+    subprocess.run([os.path.join(os.path.dirname(__file__), "../../script/lib/galera.sh"),
+                    action, DIR, str(node)], check=True, capture_output=True, timeout=120)
+
+
+# ---- the checks ----------------------------------------------------------------------
+
+def test_same_event_to_both_hosts():
+    """One Stripe event delivered 50 times at once through nginx, so to both hosts: one
+    event row, applied by exactly one delivery, 49 answered as duplicates."""
+    status, email, obj, _ = signup("event")
+    check(status == 201, "signup: %s %s" % (status, obj))
+    user_id = obj["data"]["user"]["id"]
+    customer = wait_for("the signup's customer", lambda: sql(
+        "SELECT stripe_customer_id FROM users WHERE id = %d AND stripe_customer_id IS NOT NULL"
+        % int(user_id)))[0][0]
+    evt_id = "evt_cluster_" + uuid.uuid4().hex[:16]
+    cus = emulator("GET", "/objects/customers/" + customer)
+    cus["name"] = "Renamed In Stripe"
+    body = json.dumps({
+        "id": evt_id, "object": "event", "api_version": "2025-03-31.basil",
+        "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None}, "type": "customer.updated",
+        "data": {"object": cus, "previous_attributes": {"name": "Cluster event"}}}).encode()
+
+    def deliver(_):
+        t = int(time.time())
+        sig = hmac.new(SECRET.encode(), b"%d." % t + body, hashlib.sha256).hexdigest()
+        return http("POST", URL + "/v1/webhooks/stripe", body,
+                    {"Stripe-Signature": "t=%d,v1=%s" % (t, sig),
+                     "Content-Type": "application/json"})
+
+    with concurrent.futures.ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(deliver, range(50)))
+    statuses = [a[0] for a in answers]
+    check(statuses.count(200) == 50, "statuses: %s" % statuses)
+    duplicates = sum(1 for a in answers if (a[1] or {}).get("data", {}).get("duplicate"))
+    rows = sql("SELECT COUNT(*) FROM stripe_events WHERE stripe_event_id = '%s'" % evt_id)
+    check(rows[0][0] == "1", "event rows: %s" % rows)
+    name = sql("SELECT name FROM users WHERE id = %d" % int(user_id))[0][0]
+    check(name == "Renamed In Stripe", "the effect: name is %r" % name)
+    outcomes = {}
+    for host in ("a", "b"):
+        check(host_log_has(host, evt_id), "host %s never received the event" % host)
+        for o in event_outcomes(host, evt_id):
+            outcomes[o] = outcomes.get(o, 0) + 1
+    print("  one event 50 times: outcomes %s, %d answered duplicate" % (outcomes, duplicates))
+    # One effect: one delivery applied it; none failed. (Now and then a delivery that
+    # raced the first one reports "ignored" rather than "duplicate"; see issue 10's note.)
+    check(outcomes.get("applied") == 1 and "failed" not in outcomes and
+          sum(outcomes.values()) == 50, "outcomes %s" % outcomes)
+
+
+def event_outcomes(host, evt_id):
+    with open("%s/%s/paybridge.log" % (DIR, host), encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if evt_id in line and '"msg":"stripe event' in line:
+                rec = json.loads(line)
+                yield rec.get("outcome", "failed")
+
+
+def test_signups_with_stripe_failing():
+    """Signups over both hosts while 30% of customer creations fail: every user ends with
+    exactly one Stripe customer, and both hosts' jobs workers did outbox work."""
+    emulator("POST", "/faults", {"method": "POST", "path": "/v1/customers", "status": 500,
+                                 "count": None, "duration_s": 600, "probability": 0.3})
+    try:
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda i: signup("flaky%d" % i), range(SIGNUPS)))
+    finally:
+        emulator("DELETE", "/faults")
+    bad = [(r[0], r[2]) for r in results if r[0] != 201]
+    check(not bad, "%d signups failed, e.g. %s" % (len(bad), bad[:3]))
+    emails = [r[1] for r in results]
+    in_list = ",".join("'%s'" % e for e in emails)
+    wait_for("every user's customer", lambda: sql(
+        "SELECT COUNT(*) FROM users WHERE email IN (%s) AND stripe_customer_id IS NULL"
+        % in_list)[0][0] == "0", guard=120)
+    ids = {row[0] for row in sql("SELECT id FROM users WHERE email IN (%s)" % in_list)}
+    check(len(ids) == SIGNUPS, "%d users for %d signups" % (len(ids), SIGNUPS))
+    per_user = {}
+    for c in emulator("GET", "/objects/customers")["data"]:
+        uid = (c.get("metadata") or {}).get("user_id")
+        if uid in ids and not c.get("deleted"):
+            per_user[uid] = per_user.get(uid, 0) + 1
+    twice = {u: n for u, n in per_user.items() if n != 1}
+    check(len(per_user) == SIGNUPS and not twice,
+          "%d users with a customer, %d with more than one" % (len(per_user), len(twice)))
+    # The outbox's own record of who did a job ends with the job (leased_by is cleared);
+    # the jobs workers' log lines say it.
+    by_host = {h: jobs_created(h) for h in ("a", "b")}
+    print("  signups: %d; customers created by the outbox, per host: %s" % (SIGNUPS, by_host))
+    check(all(by_host.values()), "not both hosts' jobs workers created customers: %s"
+          % by_host)
+
+
+def jobs_created(host):
+    """How many customers a host's jobs worker created, from its log."""
+    n = 0
+    with open("%s/%s/paybridge.log" % (DIR, host), encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if '"role":"jobs"' in line and '"msg":"Stripe customer created"' in line:
+                n += 1
+    return n
+
+
+class Load:
+    """Signups in a loop from a few threads; a ledger of every 201 and of every failure
+    with its time, for what must not be lost and how long recovery took."""
+
+    def __init__(self, tag, threads=4):
+        self.tag, self.stop, self.lock = tag, threading.Event(), threading.Lock()
+        self.accepted, self.failures, self.slowest = [], [], 0.0
+        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
+
+    def run(self, i):
+        n = 0
+        while not self.stop.is_set():
+            status, email, _, took = signup("%s%d-%d" % (self.tag, i, n))
+            n += 1
+            with self.lock:
+                self.slowest = max(self.slowest, took)
+                if status == 201:
+                    self.accepted.append((time.monotonic(), email))
+                else:
+                    self.failures.append((time.monotonic(), status, took))
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+    def successes_after(self, t):
+        with self.lock:
+            return sum(1 for when, _ in self.accepted if when > t)
+
+
+def assert_ledger_kept(load):
+    emails = [e for _, e in load.accepted]
+    check(emails, "no signup was accepted at all")
+    found = set()
+    for i in range(0, len(emails), 200):
+        chunk = ",".join("'%s'" % e for e in emails[i:i + 200])
+        found |= {r[0] for r in sql("SELECT email FROM users WHERE email IN (%s)" % chunk)}
+    lost = [e for e in emails if e not in found]
+    check(not lost, "%d accepted signups lost, e.g. %s" % (len(lost), lost[:3]))
+
+
+def test_node_killed_under_load():
+    """kill -9 of the Galera node host a uses first: requests fail fast, succeed again
+    within 10 s, the node rejoins and the cluster is back to three; nothing accepted is
+    lost."""
+    with Load("kill") as load:
+        wait_for("load under way", lambda: load.successes_after(0) >= 20)
+        killed_at = time.monotonic()
+        galera("kill", 1)
+        wait_for("successes after the kill", lambda: load.successes_after(killed_at) >= 20)
+        with load.lock:
+            failures = [f for f in load.failures if f[0] > killed_at]
+            recovered = max([f[0] for f in failures], default=killed_at) - killed_at
+            slowest_failure = max([f[2] for f in failures], default=0.0)
+        print("  node kill: %d failed requests, last failure %.1f s after the kill, "
+              "slowest failure %.1f s" % (len(failures), recovered, slowest_failure))
+        check(recovered <= 10, "failures went on %.1f s after the kill" % recovered)
+        check(slowest_failure <= 10, "a failure took %.1f s" % slowest_failure)
+        galera("start", 1)
+    size = sql("SHOW STATUS LIKE 'wsrep_cluster_size'", node=1)[0][1]
+    check(size == "3", "cluster size %s after the rejoin" % size)
+    assert_ledger_kept(load)
+
+
+def test_host_stopped_under_load():
+    """paybridge host b stopped (SIGTERM) under load: nginx sends the rest to host a and
+    no signup that got its 201 is lost."""
+    pid = int(open("%s/b/paybridge.pid" % DIR).read())
+    with Load("stop") as load:
+        wait_for("load under way", lambda: load.successes_after(0) >= 20)
+        stopped_at = time.monotonic()
+        os.kill(pid, 15)
+        wait_for("host b gone", lambda: not os.path.exists("/proc/%d/stat" % pid) or
+                 open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z")
+        wait_for("successes after the stop", lambda: load.successes_after(stopped_at) >= 40)
+    with load.lock:
+        failures = [f for f in load.failures if f[0] > stopped_at]
+    print("  host stop: %d accepted, %d failed after the stop (statuses %s)"
+          % (len(load.accepted), len(failures), sorted({f[1] for f in failures})))
+    assert_ledger_kept(load)
+
+
+TESTS = [test_same_event_to_both_hosts, test_signups_with_stripe_failing,
+         test_node_killed_under_load, test_host_stopped_under_load]
+
+
+def main():
+    passed = failed = 0
+    only = os.environ.get("PB_CLUSTER_TESTS", "").split()
+    for t in TESTS:
+        if only and t.__name__ not in only:
+            continue
+        t0 = time.monotonic()
+        try:
+            t()
+        except Failed as e:
+            failed += 1
+            print("FAILED %s: %s" % (t.__name__, e), flush=True)
+            continue
+        except Exception as e:  # noqa: BLE001 -- a crash is a failure, with its reason
+            failed += 1
+            print("FAILED %s: %s: %s" % (t.__name__, type(e).__name__, e), flush=True)
+            continue
+        passed += 1
+        print("ok %s (%.1f s)" % (t.__name__, time.monotonic() - t0), flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
