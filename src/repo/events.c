@@ -149,17 +149,23 @@ repo_sync_set(struct db *db, const char *name, const char *value)
 /* The owner part of a lease value: what follows the first space. */
 #define LEASE_OWNER "SUBSTRING(value, LOCATE(' ', value) + 1)"
 
-enum pb_err
-repo_sync_lease_take(struct db *db, struct arena *a, const char *name, const char *owner,
-    int64_t ttl_s, bool *held, char *holder, size_t holder_size, int64_t *until)
+struct lease_take {
+	struct arena *a;
+	const char *name, *owner;
+	int64_t ttl_s;
+	bool *held;
+	char *holder;
+	size_t holder_size;
+	int64_t *until;
+};
+
+static enum pb_err
+lease_take_tx(struct db *db, void *arg)
 {
+	struct lease_take *t = arg;
 	struct db_result r;
 	enum pb_err err;
 
-	*held = false;
-	*until = 0;
-	if (holder_size > 0)
-		holder[0] = '\0';
 	/*
 	 * One statement decides: the row's old value is read under its lock, so of two
 	 * takers the second sees the first's unexpired lease and keeps it. The database's
@@ -170,26 +176,61 @@ repo_sync_lease_take(struct db *db, struct arena *a, const char *name, const cha
 	    "ON DUPLICATE KEY UPDATE value = IF("
 	    "CAST(SUBSTRING_INDEX(value, ' ', 1) AS UNSIGNED) <= UNIX_TIMESTAMP() "
 	    "OR " LEASE_OWNER " = ?, VALUES(value), value)",
-	    DB_ARGS(DB_STR(name), DB_INT(ttl_s), DB_STR(owner), DB_STR(owner)), NULL, NULL);
+	    DB_ARGS(DB_STR(t->name), DB_INT(t->ttl_s), DB_STR(t->owner), DB_STR(t->owner)),
+	    NULL, NULL);
 	if (err != PB_OK)
 		return err;
-	err = db_query_one(db, a,
+	err = db_query_one(db, t->a,
 	    "SELECT " LEASE_OWNER ", CAST(SUBSTRING_INDEX(value, ' ', 1) AS UNSIGNED), "
 	    "UNIX_TIMESTAMP() FROM sync_state WHERE name = ?",
-	    DB_ARGS(DB_STR(name)), &r);
+	    DB_ARGS(DB_STR(t->name)), &r);
 	if (err != PB_OK)
 		return err;
-	*until = db_int(&r, 0, 1);
-	*held = db_str(&r, 0, 0) != NULL && strcmp(db_str(&r, 0, 0), owner) == 0 &&
-	    *until > db_int(&r, 0, 2);
-	return db_copy_str(&r, 0, 0, holder, holder_size);
+	*t->until = db_int(&r, 0, 1);
+	*t->held = db_str(&r, 0, 0) != NULL && strcmp(db_str(&r, 0, 0), t->owner) == 0 &&
+	    *t->until > db_int(&r, 0, 2);
+	return db_copy_str(&r, 0, 0, t->holder, t->holder_size);
+}
+
+enum pb_err
+repo_sync_lease_take(struct db *db, struct arena *a, const char *name, const char *owner,
+    int64_t ttl_s, bool *held, char *holder, size_t holder_size, int64_t *until)
+{
+	struct lease_take t = { .a = a, .name = name, .owner = owner, .ttl_s = ttl_s,
+	    .held = held, .holder = holder, .holder_size = holder_size, .until = until };
+
+	*held = false;
+	*until = 0;
+	if (holder_size > 0)
+		holder[0] = '\0';
+	/*
+	 * A transaction, so that losing to another taker is retried and then read as "held":
+	 * on Galera two hosts taking it at once through different nodes both succeed locally,
+	 * and the later commit fails certification (1213), which only db_tx runs again.
+	 */
+	return db_tx(db, lease_take_tx, &t);
+}
+
+struct lease_release {
+	const char *name, *owner;
+};
+
+static enum pb_err
+lease_release_tx(struct db *db, void *arg)
+{
+	const struct lease_release *l = arg;
+
+	return db_exec(db,
+	    "UPDATE sync_state SET value = CONCAT('0 ', " LEASE_OWNER ") "
+	    "WHERE name = ? AND " LEASE_OWNER " = ?",
+	    DB_ARGS(DB_STR(l->name), DB_STR(l->owner)), NULL, NULL);
 }
 
 enum pb_err
 repo_sync_lease_release(struct db *db, const char *name, const char *owner)
 {
-	return db_exec(db,
-	    "UPDATE sync_state SET value = CONCAT('0 ', " LEASE_OWNER ") "
-	    "WHERE name = ? AND " LEASE_OWNER " = ?",
-	    DB_ARGS(DB_STR(name), DB_STR(owner)), NULL, NULL);
+	struct lease_release l = { .name = name, .owner = owner };
+
+	/* In db_tx for the same reason as the take: a certification conflict is retried. */
+	return db_tx(db, lease_release_tx, &l);
 }

@@ -299,7 +299,31 @@ def test_host_stopped_under_load():
     assert_ledger_kept(load)
 
 
-TESTS = [test_same_event_to_both_hosts, test_signups_with_stripe_failing,
+def test_sync_lease_one_host_at_a_time():
+    """The events sync, which must run once per cluster, started on both hosts at once
+    (each through its own first Galera node), five times: each time one runs and the
+    other is told the lease is held."""
+    ctl = os.path.join(os.environ["PB_CLUSTER_BUILD"], "paybridgectl")
+    env = dict(os.environ, PAYBRIDGE_DB_PASSWORD=open(DIR + "/password").read().strip(),
+               PAYBRIDGE_STRIPE_SECRET_KEY="sk_test_paybridge_cluster_emulator")
+    # Each page of events takes half a second: the two runs overlap for sure.
+    emulator("POST", "/faults", {"method": "GET", "path": "/v1/events", "kind": "latency",
+                                 "ms": 500, "count": None, "duration_s": 120})
+    try:
+        for round_ in range(5):
+            runs = [subprocess.Popen([ctl, "-c", "%s/%s/paybridge.conf" % (DIR, h), "events",
+                                      "sync"], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True) for h in ("a", "b")]
+            outs = [r.communicate(timeout=60) + (r.returncode,) for r in runs]
+            ran = [o for o in outs if o[2] == 0 and "fetched" in o[0]]
+            busy = [o for o in outs if o[2] != 0 and "another sync is running" in o[1]]
+            check(len(ran) == 1 and len(busy) == 1,
+                  "round %d: %s" % (round_, [(o[2], o[0][-80:], o[1][-120:]) for o in outs]))
+    finally:
+        emulator("DELETE", "/faults")
+
+
+TESTS = [test_same_event_to_both_hosts, test_sync_lease_one_host_at_a_time, test_signups_with_stripe_failing,
          test_node_killed_under_load, test_host_stopped_under_load]
 
 
