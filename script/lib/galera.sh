@@ -11,6 +11,9 @@
 #   script/lib/galera.sh start  DIR K start node K again; it rejoins (IST, or SST when its
 #                                     data is too old or gone)
 #
+# GALERA_NODES (default 3) and GALERA_WSREP=OFF (one node, no replication, for bench/
+# cluster's single-server figures) change the shape.
+#
 # DIR/nodeK holds node K's data/, mysqld.sock, mysqld.pid, error.log and tmp/. Node K
 # listens on 127.0.0.1 at GALERA_PORT_BASE + 10*K + 3 for SQL, + 7 for group
 # communication, + 8 for IST and + 9 for SST (rsync), GALERA_PORT_BASE defaulting to 24600;
@@ -25,7 +28,10 @@
 # shellcheck source=daemon.sh
 . "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 
-GALERA_NODES=3
+GALERA_NODES=${GALERA_NODES:-3}
+# OFF: the same server settings without replication (one node), the single MariaDB a
+# benchmark compares the cluster with.
+GALERA_WSREP=${GALERA_WSREP:-ON}
 GALERA_PORT_BASE=${GALERA_PORT_BASE:-24600}
 GALERA_START_TIMEOUT=${GALERA_START_TIMEOUT:-90}
 GALERA_PROVIDER=${GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}
@@ -60,7 +66,12 @@ galera__sql() {
 		-u "$(id -un)" --batch --skip-column-names --connect-timeout=2 -e "$*"
 }
 
+# Synced when the node serves; without replication, when it answers at all.
 galera__state() {
+	if [ "$GALERA_WSREP" != ON ]; then
+		galera__sql "$1" "SELECT 'Synced'" 2>/dev/null
+		return
+	fi
 	galera__sql "$1" "SHOW STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null |
 		awk '{ print $2 }'
 }
@@ -114,6 +125,14 @@ galera__start_node() {
 	gm=$(galera__port "$k" 7)
 	ist=$(galera__port "$k" 8)
 	sst=$(galera__port "$k" 9)
+	local -a wsrep=(--wsrep-on=OFF)
+	if [ "$GALERA_WSREP" = ON ]; then
+		wsrep=(--wsrep-on=ON --wsrep-provider="$GALERA_PROVIDER" --wsrep-cluster-name=paybridge
+			--wsrep-cluster-address="$(galera__cluster_address)"
+			--wsrep-node-name="node$k" --wsrep-node-address="127.0.0.1:$gm"
+			--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$gm;ist.recv_addr=127.0.0.1:$ist;gcache.size=128M"
+			--wsrep-sst-method=rsync --wsrep-sst-receive-address="127.0.0.1:$sst")
+	fi
 	# setsid: the node outlives the shell that started it and ignores the terminal's signals.
 	setsid mariadbd --no-defaults "${userarg[@]}" \
 		--datadir="$node/data" --socket="$node/mysqld.sock" \
@@ -122,12 +141,7 @@ galera__start_node() {
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
 		--innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
 		--innodb-flush-log-at-trx-commit=2 --innodb-autoinc-lock-mode=2 \
-		--binlog-format=ROW --default-storage-engine=InnoDB \
-		--wsrep-on=ON --wsrep-provider="$GALERA_PROVIDER" --wsrep-cluster-name=paybridge \
-		--wsrep-cluster-address="$(galera__cluster_address)" \
-		--wsrep-node-name="node$k" --wsrep-node-address="127.0.0.1:$gm" \
-		--wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$gm;ist.recv_addr=127.0.0.1:$ist;gcache.size=128M" \
-		--wsrep-sst-method=rsync --wsrep-sst-receive-address="127.0.0.1:$sst" \
+		--binlog-format=ROW --default-storage-engine=InnoDB "${wsrep[@]}" \
 		"$@" </dev/null >/dev/null 2>&1 &
 }
 
@@ -173,7 +187,11 @@ galera_up() {
 		# cluster that is always safe; a real one bootstraps from the most advanced node.
 		grastate=$(galera__node 1)/data/grastate.dat
 		[ -f "$grastate" ] && sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' "$grastate"
-		galera__start_node 1 --wsrep-new-cluster || return 1
+		if [ "$GALERA_WSREP" = ON ]; then
+			galera__start_node 1 --wsrep-new-cluster || return 1
+		else
+			galera__start_node 1 || return 1
+		fi
 		galera__wait_synced 1 || return 1
 	fi
 	for ((k = 1; k <= GALERA_NODES; k++)); do
