@@ -12,6 +12,8 @@ src_libpaybridge_a_SOURCES += \
 	src/services/idempotency.c src/services/idempotency.h \
 	src/services/orders.c src/services/orders.h \
 	src/services/payments.c src/services/payments.h src/services/payments_internal.h \
+	src/services/payments_json.c \
+	src/services/live.c src/services/live.h \
 	src/services/guest_payments.c src/services/guest_payments.h
 src_libpaybridge_a_SOURCES += \
 	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
