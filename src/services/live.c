@@ -78,23 +78,30 @@ live_after(struct app *app, struct arena *a, enum pb_err err)
 	}
 }
 
-/* nchan answers 201 (created), 202 (queued, no subscriber) or 200. Discards the body. */
+/* Keeps what nchan answers, up to the buffer's maximum. */
 static size_t
-discard(char *p, size_t size, size_t n, void *arg)
+collect(char *p, size_t size, size_t n, void *arg)
 {
-	(void)p;
-	(void)arg;
-	return size * n;
+	return buf_append(arg, p, size * n) == PB_OK ? size * n : 0;
 }
 
+/*
+ * One call to nchan's publisher location for id: a POST of body, or a GET (body NULL),
+ * whose answer lands in out. Bounded by PUBLISH_BUDGET_MS and the request's deadline.
+ */
 static enum pb_err
-post(struct app *app, const char *url, const char *body, size_t len, long *status)
+call(struct app *app, struct arena *a, const char *id, const char *body, size_t len,
+    struct buf *out, long *status)
 {
+	const char *base = app->conf->nchan_publish_url, *url;
 	int64_t left_ms = (app_deadline(app, PUBLISH_BUDGET_MS) - time_mono_us()) / 1000;
 	struct curl_slist *h = NULL;
 	CURLcode rc;
 
 	*status = 0;
+	url = arena_printf(a, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", id);
+	if (url == NULL || strlen(url) > URL_MAX)
+		return PB_ENOMEM;
 	if (left_ms < PUBLISH_MIN_MS)
 		return PB_ETIMEOUT;
 	if (publisher == NULL) {
@@ -102,18 +109,22 @@ post(struct app *app, const char *url, const char *body, size_t len, long *statu
 		if (publisher == NULL)
 			return PB_ENOMEM;
 	}
-	h = curl_slist_append(NULL, "Content-Type: application/json");
+	h = curl_slist_append(NULL, body != NULL ? "Content-Type: application/json" :
+	    "Accept: application/json");
 	if (h == NULL)
 		return PB_ENOMEM;
 	curl_easy_reset(publisher);
 	(void)curl_easy_setopt(publisher, CURLOPT_URL, url);
 	(void)curl_easy_setopt(publisher, CURLOPT_NOSIGNAL, 1L);
 	(void)curl_easy_setopt(publisher, CURLOPT_HTTPHEADER, h);
-	(void)curl_easy_setopt(publisher, CURLOPT_POSTFIELDS, body);
-	(void)curl_easy_setopt(publisher, CURLOPT_POSTFIELDSIZE, (long)len);
+	if (body != NULL) {
+		(void)curl_easy_setopt(publisher, CURLOPT_POSTFIELDS, body);
+		(void)curl_easy_setopt(publisher, CURLOPT_POSTFIELDSIZE, (long)len);
+	}
 	(void)curl_easy_setopt(publisher, CURLOPT_TIMEOUT_MS, (long)left_ms);
 	(void)curl_easy_setopt(publisher, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
-	(void)curl_easy_setopt(publisher, CURLOPT_WRITEFUNCTION, discard);
+	(void)curl_easy_setopt(publisher, CURLOPT_WRITEFUNCTION, collect);
+	(void)curl_easy_setopt(publisher, CURLOPT_WRITEDATA, out);
 	(void)curl_easy_setopt(publisher, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc = curl_easy_perform(publisher);
 	if (rc == CURLE_OK)
@@ -121,40 +132,63 @@ post(struct app *app, const char *url, const char *body, size_t len, long *statu
 	curl_slist_free_all(h);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return PB_ETIMEOUT;
-	if (rc != CURLE_OK)
-		return PB_ESYSTEM;
-	return *status >= 200 && *status < 300 ? PB_OK : PB_ESYSTEM;
+	return rc == CURLE_OK ? PB_OK : PB_ESYSTEM;
 }
 
 enum pb_err
 live_publish(struct app *app, struct arena *a, const struct payment_view *v)
 {
-	const char *base = app->conf->nchan_publish_url, *url;
 	struct json_object *o;
-	struct buf b;
+	struct buf b, answer;
 	long status = 0;
 	enum pb_err err;
 
-	if (base[0] == '\0')
+	if (app->conf->nchan_publish_url[0] == '\0')
 		return PB_ECONFIG;
-	url = arena_printf(a, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", v->id);
 	o = payments_view_json(v);
 	buf_init(&b, 64 * 1024);
-	err = url == NULL || o == NULL || strlen(url) > URL_MAX ? PB_ENOMEM : json_append(&b, o);
+	buf_init(&answer, 4096);
+	err = o == NULL ? PB_ENOMEM : json_append(&b, o);
 	json_object_put(o);
 	if (err == PB_OK)
-		err = post(app, url, buf_cstr(&b), b.len, &status);
+		err = call(app, a, v->id, buf_cstr(&b), b.len, &answer, &status);
+	/* nchan answers 201 (created), 202 (queued: no subscriber yet) or 200. */
+	if (err == PB_OK && (status < 200 || status > 299))
+		err = PB_ESYSTEM;
 	buf_free(&b);
+	buf_free(&answer);
 	if (err == PB_OK) {
 		metrics_add(METRIC_LIVE_PUBLISHED, 1);
 		return PB_OK;
 	}
 	metrics_add(METRIC_LIVE_PUBLISH_FAILED, 1);
-	/* The base URL is configuration, but may carry credentials: never logged. */
+	/* The URL is configuration, and could carry credentials: never logged. */
 	log_event(LOGL_WARN, "live status publish failed", (const struct log_kv[]){
 	    LOG_STR("payment_intent", v->id), LOG_STR("error", pb_strerror(err)),
 	    LOG_NUM("status", status) }, 3);
 	return err;
+}
+
+bool
+live_channel_empty(struct app *app, struct arena *a, const char *id)
+{
+	struct json_object *o = NULL;
+	struct buf answer;
+	int64_t messages = 0;
+	long status = 0;
+	bool empty = true;
+
+	if (app->conf->nchan_publish_url[0] == '\0')
+		return false;
+	buf_init(&answer, 4096);
+	/* nchan's channel info: 404 for no channel, else {"messages": N, ...}. */
+	if (call(app, a, id, NULL, 0, &answer, &status) == PB_OK && status == 200 &&
+	    json_parse(buf_cstr(&answer), answer.len, 4, &o) == PB_OK &&
+	    json_get_int64(o, "messages", &messages))
+		empty = messages == 0;
+	json_object_put(o);
+	buf_free(&answer);
+	return empty;
 }
 
 bool

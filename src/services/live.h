@@ -42,6 +42,13 @@ void live_after(struct app *app, struct arena *a, enum pb_err err);
 enum pb_err live_publish(struct app *app, struct arena *a, const struct payment_view *v);
 
 /*
+ * Whether id's channel holds no message (never published, expired, or deleted): then a
+ * subscriber would get nothing first. true too when nchan could not say (publishing is
+ * cheap); false when publishing is off.
+ */
+bool live_channel_empty(struct app *app, struct arena *a, const char *id);
+
+/*
  * Parses the long-poll query: wait ("1".."N", capped at LIVE_WAIT_MAX; NULL for none)
  * into *seconds (0 without wait), and after (NULL, or one of Stripe's intent statuses).
  * false when either is invalid, with *field naming which.

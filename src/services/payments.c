@@ -348,12 +348,15 @@ payments_stored_intent(struct app *app, struct arena *a, uint64_t user_id, const
 
 /*
  * The first message a subscriber gets is the channel's buffered one (one message, the
- * newest). Publishing the stored state here, before nchan accepts the subscription,
- * makes that the current state even when nothing was ever published. A change that
- * commits while this runs publishes after its commit; if that publish came before ours,
- * ours would bury it under an older state, so the row is read again after publishing and
- * published again when it moved: then whichever publish comes last carries the newest
- * state (a commit after our second read publishes after it).
+ * newest): every committed change publishes after its commit, so a channel that holds a
+ * message holds the current state. One that holds none (nothing published since
+ * publishing was turned on, the message expired, nchan restarted) gets the stored state
+ * now, before nchan accepts the subscription. A change that commits meanwhile publishes
+ * after its commit; if that came before ours, ours would bury it under an older state, so
+ * the row is read again after publishing and published again when it moved: whichever
+ * publish comes last then carries the newest state (a commit after our last read
+ * publishes after it). A channel that already holds a message is left alone, so that
+ * subscribers joining do not send every subscriber a copy of the same state.
  */
 enum pb_err
 payments_subscribe(struct app *app, struct arena *a, uint64_t user_id, const char *id,
@@ -364,7 +367,7 @@ payments_subscribe(struct app *app, struct arena *a, uint64_t user_id, const cha
 	enum pb_err err;
 
 	err = payments_stored_intent(app, a, user_id, id, out);
-	if (err != PB_OK || app->conf->nchan_publish_url[0] == '\0')
+	if (err != PB_OK || !live_channel_empty(app, a, id))
 		return err;
 	for (int round = 0; round < SUBSCRIBE_ROUNDS && !same; round++) {
 		/* Best effort: the subscriber still gets every later change. */
