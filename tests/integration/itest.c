@@ -472,9 +472,8 @@ proc_line(int pid, const char *name, char *buf, size_t len)
 	return ok;
 }
 
-/* How many of master's request workers are inside syscall a or b now. */
-static size_t
-workers_in(int master, long a, long b)
+size_t
+itest_workers_in(int master, long a, long b, int *found, size_t max)
 {
 	int pids[256];
 	size_t n = itest_children(master, pids, 256), count = 0;
@@ -487,7 +486,11 @@ workers_in(int master, long a, long b)
 		    strcmp(comm, "pb-worker\n") != 0 || !proc_line(pids[i], "syscall", sc, sizeof(sc)))
 			continue;
 		nr = strtol(sc, NULL, 10);
-		count += nr == a || nr == b;
+		if (nr != a && nr != b)
+			continue;
+		if (found != NULL && count < max)
+			found[count] = pids[i];
+		count++;
 	}
 	return count;
 }
@@ -495,13 +498,13 @@ workers_in(int master, long a, long b)
 size_t
 itest_workers_sleeping(int master)
 {
-	return workers_in(master, SYS_nanosleep, SYS_clock_nanosleep);
+	return itest_workers_in(master, SYS_nanosleep, SYS_clock_nanosleep, NULL, 0);
 }
 
 size_t
 itest_workers_idle(int master)
 {
-	return workers_in(master, SYS_epoll_wait, SYS_epoll_pwait);
+	return itest_workers_in(master, SYS_epoll_wait, SYS_epoll_pwait, NULL, 0);
 }
 
 static int email_serial;

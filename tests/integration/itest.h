@@ -80,6 +80,12 @@ size_t itest_children(int master, int *pids, size_t max);
  */
 size_t itest_workers_sleeping(int master);
 
+/*
+ * How many of master's request workers are inside system call a or b now (numbers from
+ * <sys/syscall.h>); the first max of their pids into found (may be NULL).
+ */
+size_t itest_workers_in(int master, long a, long b, int *found, size_t max);
+
 /* How many of master's request workers wait for work now (in epoll_wait). */
 size_t itest_workers_idle(int master);
 

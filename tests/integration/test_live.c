@@ -9,9 +9,11 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -498,6 +500,53 @@ test_long_poll_cap(void)
 	ITEST_STR_EQ(extra.wait, "timeout");
 }
 
+/* A worker killed while it waits gives its waiter slot back (the master clears it). */
+static void
+test_long_poll_killed_waiter_frees_slot(void)
+{
+	const char *base = urls[nurls - 1];
+	struct poll_call calls[WAITERS_CAP], victim;
+	struct itest_user u;
+	struct itest_response r;
+	long long pid = itest_product(PRICE, "one_time", 1), before, t0;
+	char pi[128], path[256];
+	int master = itest_master_pid(), w[8];
+	size_t n = 0;
+
+	itest_signup(base, "poll-kill", &u);
+	itest_new_intent(base, &u, pid, 1, pi, sizeof(pi));
+	before = waited_now(base);
+	poll_call(&victim, base, &u, pi, "wait=8&after=requires_payment_method");
+	CU_ASSERT_FATAL(pthread_create(&victim.t, NULL, poll_thread, &victim) == 0);
+	CU_ASSERT_FATAL(waited_reach(base, before + 1));
+	/* The one worker asleep on a futex is the waiter. */
+	for (t0 = itest_now_ms(); itest_now_ms() - t0 < ITEST_WAIT_MS; itest_sleep_ms(20)) {
+		n = itest_workers_in(master, SYS_futex, SYS_futex, w, 8);
+		if (n == 1)
+			break;
+	}
+	CU_ASSERT_FATAL(n == 1);
+	CU_ASSERT_FATAL(kill(w[0], SIGKILL) == 0);
+	(void)pthread_join(victim.t, NULL);
+	CU_ASSERT(victim.status != 200);
+	CU_ASSERT(itest_pool_settled(base, ITEST_WAIT_MS));
+	/* Every slot is free again: the cap's worth of waiters all wait. */
+	before = waited_now(base);
+	for (size_t i = 0; i < WAITERS_CAP; i++) {
+		poll_call(&calls[i], base, &u, pi, "wait=8&after=requires_payment_method");
+		CU_ASSERT_FATAL(pthread_create(&calls[i].t, NULL, poll_thread, &calls[i]) == 0);
+	}
+	CU_ASSERT(waited_reach(base, before + WAITERS_CAP));
+	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/cancel", pi);
+	itest_api_with("POST", base, path, u.token, NULL, NULL, &r);
+	CU_ASSERT_EQUAL(r.status, 200);
+	itest_response_free(&r);
+	for (size_t i = 0; i < WAITERS_CAP; i++) {
+		(void)pthread_join(calls[i].t, NULL);
+		ITEST_STR_EQ(calls[i].wait, "changed");
+	}
+}
+
 static void
 test_long_poll_bad_input(void)
 {
@@ -539,6 +588,7 @@ static const struct unit_test tests[] = {
 	{ "long_poll_wakes_on_change", test_long_poll_wakes_on_change },
 	{ "long_poll_times_out", test_long_poll_times_out },
 	{ "long_poll_cap", test_long_poll_cap },
+	{ "long_poll_killed_waiter_frees_slot", test_long_poll_killed_waiter_frees_slot },
 	{ "long_poll_bad_input", test_long_poll_bad_input },
 };
 
