@@ -217,7 +217,7 @@ handle_payments_list(struct app *app, struct request *req, struct response *resp
 enum pb_err
 handle_payments_get(struct app *app, struct request *req, struct response *resp)
 {
-	const char *id = intent_id(req), *wait, *after, *field;
+	const char *id = intent_id(req), *wait, *after, *field = NULL;
 	struct json_object *fields = NULL;
 	struct payment_view v;
 	enum live_wait how = LIVE_WAIT_NONE;
@@ -232,10 +232,12 @@ handle_payments_get(struct app *app, struct request *req, struct response *resp)
 		return err;
 	wait = form_get(&q, "wait");
 	after = form_get(&q, "after");
-	if (form_count(&q, "wait") > 1 || form_count(&q, "after") > 1 ||
-	    !live_parse_wait(wait, after, &seconds, &field)) {
-		if (field == NULL)
-			field = form_count(&q, "wait") > 1 ? "wait" : "after";
+	/* A parameter sent twice is refused, as handlers_page does. */
+	if (form_count(&q, "wait") > 1)
+		field = "wait";
+	else if (form_count(&q, "after") > 1)
+		field = "after";
+	if (field != NULL || !live_parse_wait(wait, after, &seconds, &field)) {
 		(void)handlers_field_error(&fields, field, strcmp(field, "wait") == 0 ?
 		    "must be a whole number of seconds from 1" :
 		    "must be a payment intent status");

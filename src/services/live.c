@@ -287,6 +287,11 @@ live_wait_intent(struct app *app, struct arena *a, uint64_t user_id, const char 
 	metrics_add(METRIC_LONG_POLL_WAITS, 1);
 	err = wait_in_slot(app, a, user_id, id, after, until_us, out, &moved);
 	app->waiters->give(app->waiters->ctx);
+	/* Nothing applied a change: Stripe is asked once more, as any read would. */
+	if (err == PB_OK && !moved) {
+		err = payments_get_intent(app, a, user_id, id, out);
+		moved = err == PB_OK && strcmp(out->status, after) != 0;
+	}
 	if (err != PB_OK)
 		return err;
 	*how = moved ? LIVE_WAIT_CHANGED : LIVE_WAIT_TIMEOUT;

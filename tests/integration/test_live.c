@@ -459,34 +459,30 @@ test_long_poll_times_out(void)
 	CU_ASSERT(c.ms < 10000);
 }
 
+/* Starts WAITERS_CAP waiters on pi (still requires_payment_method) and waits until all wait. */
 static void
-test_long_poll_cap(void)
+fill_waiters(struct poll_call *calls, const char *base, const struct itest_user *u,
+    const char *pi)
 {
-	const char *base = urls[nurls - 1];
-	struct poll_call calls[WAITERS_CAP], extra;
-	struct itest_user u;
-	struct itest_response r;
-	long long pid = itest_product(PRICE, "one_time", 1), before;
-	char pi[128], path[256];
+	long long before = waited_now(base);
 
-	itest_signup(base, "poll-cap", &u);
-	itest_new_intent(base, &u, pid, 1, pi, sizeof(pi));
-	before = waited_now(base);
 	for (size_t i = 0; i < WAITERS_CAP; i++) {
-		poll_call(&calls[i], base, &u, pi, "wait=8&after=requires_payment_method");
+		poll_call(&calls[i], base, u, pi, "wait=8&after=requires_payment_method");
 		CU_ASSERT_FATAL(pthread_create(&calls[i].t, NULL, poll_thread, &calls[i]) == 0);
 	}
 	CU_ASSERT(waited_reach(base, before + WAITERS_CAP));
-	poll_call(&extra, base, &u, pi, "wait=8&after=requires_payment_method");
-	(void)poll_thread(&extra);
-	CU_ASSERT_EQUAL(extra.status, 200);
-	ITEST_STR_EQ(extra.wait, "refused");
-	ITEST_STR_EQ(extra.retry, "1");
-	ITEST_STR_EQ(extra.state, "requires_payment_method");
-	CU_ASSERT(extra.ms < 3000);
-	/* A cancel wakes every waiter. */
+}
+
+/* Cancels pi, which must wake every waiter of calls with "changed" and "canceled". */
+static void
+cancel_wakes_waiters(struct poll_call *calls, const char *base, const struct itest_user *u,
+    const char *pi)
+{
+	struct itest_response r;
+	char path[256];
+
 	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/cancel", pi);
-	itest_api_with("POST", base, path, u.token, NULL, NULL, &r);
+	itest_api_with("POST", base, path, u->token, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	itest_response_free(&r);
 	for (size_t i = 0; i < WAITERS_CAP; i++) {
@@ -494,6 +490,28 @@ test_long_poll_cap(void)
 		ITEST_STR_EQ(calls[i].wait, "changed");
 		ITEST_STR_EQ(calls[i].state, "canceled");
 	}
+}
+
+static void
+test_long_poll_cap(void)
+{
+	const char *base = urls[nurls - 1];
+	struct poll_call calls[WAITERS_CAP], extra;
+	struct itest_user u;
+	long long pid = itest_product(PRICE, "one_time", 1);
+	char pi[128];
+
+	itest_signup(base, "poll-cap", &u);
+	itest_new_intent(base, &u, pid, 1, pi, sizeof(pi));
+	fill_waiters(calls, base, &u, pi);
+	poll_call(&extra, base, &u, pi, "wait=8&after=requires_payment_method");
+	(void)poll_thread(&extra);
+	CU_ASSERT_EQUAL(extra.status, 200);
+	ITEST_STR_EQ(extra.wait, "refused");
+	ITEST_STR_EQ(extra.retry, "1");
+	ITEST_STR_EQ(extra.state, "requires_payment_method");
+	CU_ASSERT(extra.ms < 3000);
+	cancel_wakes_waiters(calls, base, &u, pi);
 	/* The slots came back: a new waiter waits again. */
 	poll_call(&extra, base, &u, pi, "wait=1&after=canceled");
 	(void)poll_thread(&extra);
@@ -507,9 +525,8 @@ test_long_poll_killed_waiter_frees_slot(void)
 	const char *base = urls[nurls - 1];
 	struct poll_call calls[WAITERS_CAP], victim;
 	struct itest_user u;
-	struct itest_response r;
 	long long pid = itest_product(PRICE, "one_time", 1), before, t0;
-	char pi[128], path[256];
+	char pi[128];
 	int master = itest_master_pid(), w[8];
 	size_t n = 0;
 
@@ -531,20 +548,8 @@ test_long_poll_killed_waiter_frees_slot(void)
 	CU_ASSERT(victim.status != 200);
 	CU_ASSERT(itest_pool_settled(base, ITEST_WAIT_MS));
 	/* Every slot is free again: the cap's worth of waiters all wait. */
-	before = waited_now(base);
-	for (size_t i = 0; i < WAITERS_CAP; i++) {
-		poll_call(&calls[i], base, &u, pi, "wait=8&after=requires_payment_method");
-		CU_ASSERT_FATAL(pthread_create(&calls[i].t, NULL, poll_thread, &calls[i]) == 0);
-	}
-	CU_ASSERT(waited_reach(base, before + WAITERS_CAP));
-	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/cancel", pi);
-	itest_api_with("POST", base, path, u.token, NULL, NULL, &r);
-	CU_ASSERT_EQUAL(r.status, 200);
-	itest_response_free(&r);
-	for (size_t i = 0; i < WAITERS_CAP; i++) {
-		(void)pthread_join(calls[i].t, NULL);
-		ITEST_STR_EQ(calls[i].wait, "changed");
-	}
+	fill_waiters(calls, base, &u, pi);
+	cancel_wakes_waiters(calls, base, &u, pi);
 }
 
 static void
@@ -553,6 +558,7 @@ test_long_poll_bad_input(void)
 	static const char *const bad[] = {
 		"wait=0&after=succeeded", "wait=-1", "wait=abc", "wait=1.5", "wait=",
 		"wait=5&after=bogus", "after=", "wait=1&wait=2",
+		"wait=1&after=succeeded&after=canceled",
 	};
 	struct itest_user u, other;
 	long long pid = itest_product(PRICE, "one_time", 1);
