@@ -211,6 +211,31 @@ drop_channel(const char *pi)
 	itest_response_free(&r);
 }
 
+/* Whether the file RUN/rel (PB_RUN, the stack's directory) contains needle. */
+static bool
+log_has(const char *rel, const char *needle)
+{
+	char path[1024], *text;
+	bool found;
+	long len = 0;
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", itest_s(itest_env("PB_RUN")), rel);
+	f = fopen(path, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_FATAL(fseek(f, 0, SEEK_END) == 0);
+	len = ftell(f);
+	CU_ASSERT_FATAL(len >= 0);
+	rewind(f);
+	text = calloc(1, (size_t)len + 1);
+	CU_ASSERT_FATAL(text != NULL);
+	CU_ASSERT_FATAL(fread(text, 1, (size_t)len, f) == (size_t)len);
+	(void)fclose(f);
+	found = strstr(text, needle) != NULL;
+	free(text);
+	return found;
+}
+
 static void
 test_sse_first_message_then_changes(void)
 {
@@ -247,6 +272,9 @@ test_sse_first_message_then_changes(void)
 	CU_ASSERT(pump_until(m, &s, 1, false, "succeeded", GUARD_MS));
 	printf("    live: webhook -> SSE succeeded: %lld ms\n", s.last_ms - t0);
 	sub_stop(m, &s);
+	/* The token that came as ?access_token= is in neither paybridge's log nor nginx's. */
+	CU_ASSERT(!log_has("paybridge.log", u.token));
+	CU_ASSERT(!log_has("nginx/paybridge.access.log", u.token));
 
 	/*
 	 * A late subscriber whose channel holds nothing (expired, or published before
@@ -296,16 +324,20 @@ test_sse_crowd_holds_no_worker(void)
 	struct itest_user u;
 	struct itest_response r;
 	CURLM *m = curl_multi_init();
-	long long pid = itest_product(PRICE, "one_time", 1), t0, slowest = 0;
+	long long pid = itest_product(PRICE, "one_time", 1), t0, slowest = 0, published;
 	char pi[128];
 	size_t idle = 0;
 
 	itest_signup(nginx_base(), "crowd", &u);
 	itest_new_intent(nginx_base(), &u, pid, 1, pi, sizeof(pi));
+	published = itest_metric(nginx_base(), "paybridge_live_publish_total{outcome=\"ok\"}");
 	for (size_t i = 0; i < CROWD; i++)
 		sub_start(m, &subs[i], nginx_base(), pi, u.token, i % 2 == 1);
 	/* Every one authorised and holding its first message. */
 	CU_ASSERT_FATAL(pump_until(m, subs, CROWD, true, "requires_payment_method", 30000));
+	/* The channel held creation's message: joining published nothing more. */
+	CU_ASSERT(itest_metric(nginx_base(), "paybridge_live_publish_total{outcome=\"ok\"}") -
+	    published < 3);
 	/* The pool is free: healthz answers, and the workers sit idle. */
 	t0 = itest_now_ms();
 	CU_ASSERT_FATAL(itest_get(nginx_base(), "/v1/healthz", &r));
