@@ -15,6 +15,8 @@
 # 127.0.0.1:PORT, FastCGI to the unix socket SOCKET, static pages from WWWDIR, default
 # RUNDIR/www, logs in RUNDIR), includes etc/nginx/paybridge-nchan.conf when the nchan module
 # is installed, starts nginx and waits until the port answers. stop stops it and waits.
+# want-nchan succeeds when start would load nchan (the test stack then sets paybridge's
+# nchan_publish_url to this nginx).
 #
 # Environment: NGINX (the binary, default nginx), PB_NGINX_NCHAN (auto, 0 or 1; default
 # auto), PB_NGINX_WORKERS (nginx worker processes, default 1; any number is safe, see
@@ -241,8 +243,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "$cmd" in
 	start) nginx_start "$@" ;;
 	stop) nginx_stop "$@" ;;
+	want-nchan) pb_nginx_want_nchan ;;
 	*)
-		echo "usage: $0 start|stop RUNDIR PORT SOCKET [WWWDIR]" >&2
+		echo "usage: $0 start|stop RUNDIR PORT SOCKET [WWWDIR] | want-nchan" >&2
 		exit 2 ;;
 	esac
 fi

@@ -14,45 +14,34 @@
 #include "http/form.h"
 #include "http/request.h"
 #include "services/accounts.h"
+#include "util/json.h"
 #include "util/secure.h"
 #include "util/strnum.h"
 #include "util/timeutil.h"
 
+/* The builders live in util/json.h, for services that render too (services/payments.h). */
 bool
 handlers_json_add(struct json_object *o, const char *k, struct json_object *v)
 {
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(o, k, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
+	return json_add(o, k, v);
 }
 
 bool
 handlers_json_add_str(struct json_object *o, const char *k, const char *s)
 {
-	if (s == NULL)
-		return json_object_object_add(o, k, NULL) == 0;
-	return handlers_json_add(o, k, json_object_new_string(s));
+	return json_add_str(o, k, s);
 }
 
 bool
 handlers_json_add_int(struct json_object *o, const char *k, int64_t v)
 {
-	return handlers_json_add(o, k, json_object_new_int64(v));
+	return json_add_int(o, k, v);
 }
 
 bool
 handlers_json_add_time(struct json_object *o, const char *k, int64_t real_us)
 {
-	char t[TIME_ISO8601_LEN];
-
-	if (real_us == 0)
-		return handlers_json_add_str(o, k, NULL);
-	time_iso8601(real_us, t, sizeof(t));
-	return handlers_json_add_str(o, k, t);
+	return json_add_time(o, k, real_us);
 }
 
 uint64_t

@@ -40,6 +40,8 @@ static const struct route routes[] = {
 	{ HTTP_GET, "/v1/payments/intents", handle_payments_list, ROUTE_AUTH, "payments_list" },
 	{ HTTP_GET, "/v1/payments/intents/{id}", handle_payments_get, ROUTE_AUTH,
 	    "payments_get" },
+	{ HTTP_GET, "/v1/payments/intents/{id}/events", handle_payments_events, ROUTE_AUTH,
+	    "payments_events" },
 	{ HTTP_POST, "/v1/payments/intents/{id}/confirm", handle_payments_confirm,
 	    ROUTE_AUTH | ROUTE_BODY, "payments_confirm" },
 	{ HTTP_POST, "/v1/payments/intents/{id}/cancel", handle_payments_cancel, ROUTE_AUTH,

@@ -7,11 +7,13 @@
 #include "handlers/handlers_private.h"
 #include "handlers/idempotent.h"
 #include "handlers/payments.h"
+#include "http/form.h"
 #include "http/request.h"
 #include "services/app.h"
 #include "services/catalog.h"
 #include "services/guest_payments.h"
 #include "services/idempotency.h"
+#include "services/live.h"
 #include "services/payments.h"
 #include "util/conf.h"
 
@@ -26,59 +28,10 @@ intent_id(const struct request *req)
 	return payments_id_valid(id) ? id : NULL;
 }
 
-static struct json_object *
-intent_json(const struct payment_view *v)
-{
-	struct json_object *o = json_object_new_object(), *err = NULL, *next = NULL;
-	bool ok;
-
-	if (o == NULL)
-		return NULL;
-	if (v->error_code != NULL || v->decline_code != NULL) {
-		err = json_object_new_object();
-		if (err == NULL || !handlers_json_add_str(err, "code", v->error_code) ||
-		    !handlers_json_add_str(err, "declineCode", v->decline_code) ||
-		    !handlers_json_add_str(err, "message", v->error_message)) {
-			json_object_put(err);
-			json_object_put(o);
-			return NULL;
-		}
-	}
-	if (v->next_action != NULL) {
-		next = json_object_new_object();
-		if (next == NULL || !handlers_json_add_str(next, "type", v->next_action) ||
-		    !handlers_json_add_str(next, "redirectUrl", v->next_action_url)) {
-			json_object_put(next);
-			json_object_put(err);
-			json_object_put(o);
-			return NULL;
-		}
-	}
-	ok = handlers_json_add_str(o, "id", v->id) &&
-	    handlers_json_add_str(o, "status", v->status) &&
-	    handlers_json_add_int(o, "amount", v->amount) &&
-	    handlers_json_add_str(o, "currency", v->currency) &&
-	    handlers_json_add_str(o, "clientSecret", v->client_secret) &&
-	    (v->product_id != 0 ? handlers_json_add_int(o, "productId", (int64_t)v->product_id) :
-		handlers_json_add_str(o, "productId", NULL)) &&
-	    handlers_json_add_int(o, "quantity", v->quantity) &&
-	    handlers_json_add_time(o, "createdAt", v->created_at) &&
-	    (err != NULL ? handlers_json_add(o, "lastPaymentError", err) :
-		handlers_json_add_str(o, "lastPaymentError", NULL)) &&
-	    (next != NULL ? handlers_json_add(o, "nextAction", next) :
-		handlers_json_add_str(o, "nextAction", NULL)) &&
-	    handlers_json_add(o, "stale", json_object_new_boolean(v->stale));
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
 static enum pb_err
 answer_intent(struct response *resp, int status, const struct payment_view *v)
 {
-	struct json_object *o = intent_json(v);
+	struct json_object *o = payments_view_json(v);
 	enum pb_err err;
 
 	if (o == NULL)
@@ -225,7 +178,7 @@ handle_payments_guest_create(struct app *app, struct request *req, struct respon
 static struct json_object *
 intent_item(const void *item)
 {
-	return intent_json(item);
+	return payments_view_json(item);
 }
 
 enum pb_err
@@ -256,8 +209,60 @@ handle_payments_list(struct app *app, struct request *req, struct response *resp
 	    n > 0 ? v[n - 1].id : NULL);
 }
 
+/*
+ * ?wait=N&after=STATUS: the long-poll (services/live.h). The answer is the intent as
+ * always, with Paybridge-Wait saying what the wait did (none, changed, timeout or
+ * refused; refused comes with Retry-After: 1).
+ */
 enum pb_err
 handle_payments_get(struct app *app, struct request *req, struct response *resp)
+{
+	const char *id = intent_id(req), *wait, *after, *field = NULL;
+	struct json_object *fields = NULL;
+	struct payment_view v;
+	enum live_wait how = LIVE_WAIT_NONE;
+	struct form q;
+	int seconds = 0;
+	enum pb_err err;
+
+	if (id == NULL)
+		return PB_ENOTFOUND;
+	err = request_query(req, &q);
+	if (err != PB_OK)
+		return err;
+	wait = form_get(&q, "wait");
+	after = form_get(&q, "after");
+	/* A parameter sent twice is refused, as handlers_page does. */
+	if (form_count(&q, "wait") > 1)
+		field = "wait";
+	else if (form_count(&q, "after") > 1)
+		field = "after";
+	if (field != NULL || !live_parse_wait(wait, after, &seconds, &field)) {
+		(void)handlers_field_error(&fields, field, strcmp(field, "wait") == 0 ?
+		    "must be a whole number of seconds from 1" :
+		    "must be a payment intent status");
+		return handlers_answer_fields(resp, fields);
+	}
+	err = live_wait_intent(app, req->arena, (uint64_t)req->user_id, id, seconds, after, &v,
+	    &how);
+	if (err != PB_OK)
+		return err;
+	err = answer_intent(resp, 200, &v);
+	if (err == PB_OK && (wait != NULL || after != NULL))
+		err = response_header(resp, "Paybridge-Wait", live_wait_name(how));
+	if (err == PB_OK && how == LIVE_WAIT_REFUSED)
+		err = response_header(resp, "Retry-After", "1");
+	return err;
+}
+
+/*
+ * GET /v1/payments/intents/{id}/events reaches here only as nginx's nchan authorization
+ * subrequest (the subscriber itself is nchan's): 200 to the owner, after publishing the
+ * current state (services/payments.h, payments_subscribe). Without nchan (Apache) a
+ * client calling it gets the current state once.
+ */
+enum pb_err
+handle_payments_events(struct app *app, struct request *req, struct response *resp)
 {
 	const char *id = intent_id(req);
 	struct payment_view v;
@@ -265,7 +270,7 @@ handle_payments_get(struct app *app, struct request *req, struct response *resp)
 
 	if (id == NULL)
 		return PB_ENOTFOUND;
-	err = payments_get_intent(app, req->arena, (uint64_t)req->user_id, id, &v);
+	err = payments_subscribe(app, req->arena, (uint64_t)req->user_id, id, &v);
 	if (err != PB_OK)
 		return err;
 	return answer_intent(resp, 200, &v);

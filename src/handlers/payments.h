@@ -32,6 +32,7 @@ enum pb_err handle_payments_list(struct app *app, struct request *req, struct re
 
 /* GET /v1/payments/intents/{id}: refreshed from Stripe when stale ("stale": true if not). */
 enum pb_err handle_payments_get(struct app *app, struct request *req, struct response *resp);
+enum pb_err handle_payments_events(struct app *app, struct request *req, struct response *resp);
 
 /*
  * POST /v1/payments/intents/{id}/confirm {paymentMethodId, returnUrl?}: 200 with the

@@ -21,6 +21,7 @@
 #include "util/conf.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/notify.h"
 #include "util/timeutil.h"
 
 #define TICK_US 100000		/* how often the master looks at its children */
@@ -151,6 +152,7 @@ reap(struct master *m)
 			continue;
 		/* A worker killed inside a database call would hold its seat forever. */
 		atomic_store(&scoreboard_slot(slot)->db_since_us, 0);
+		atomic_store(&scoreboard_slot(slot)->long_polling, 0);	/* and its wait */
 		now = time_mono_us();
 		lived = now - ch->started_us;
 		if (ch->timed_out)
@@ -412,7 +414,7 @@ master_run(struct conf *c, const char *path, bool path_required)
 		free(c);
 		return CONF_EX_CONFIG;
 	}
-	if (scoreboard_init() != PB_OK ||
+	if (scoreboard_init() != PB_OK || notify_init() != PB_OK ||
 	    metrics_init(dispatch_route_names(), dispatch_route_count()) != PB_OK) {
 		log_warn("shared memory");
 		master_free(&m);

@@ -56,6 +56,7 @@ scoreboard_reset(size_t i)
 	atomic_store(&s->heartbeat_us, 0);
 	atomic_store(&s->served, 0);
 	atomic_store(&s->db_since_us, 0);
+	atomic_store(&s->long_polling, 0);
 	atomic_store(&s->exit_cause, METRICS_EXIT_CRASHED);
 	if (atomic_load(&board->used) < i + 1)
 		atomic_store(&board->used, i + 1);	/* only the master writes it */

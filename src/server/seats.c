@@ -105,3 +105,40 @@ seats_install(struct seats *s, const struct conf *c, size_t slot, struct db *db)
 	s->db.wait_us = c->db_seat_wait_ms * 1000;
 	db_set_seats(db, &s->db);
 }
+
+/* Claim first, then count, as take does for seats. */
+static bool
+waiter_take(void *ctx)
+{
+	struct waiters *w = ctx;
+	atomic_int *mine = &scoreboard_slot(w->slot)->long_polling;
+	size_t n = 0, used = scoreboard_used();
+
+	atomic_store(mine, 1);
+	for (size_t i = 0; i < used; i++)
+		n += atomic_load(&scoreboard_slot(i)->long_polling) != 0;
+	if (n <= w->cap)
+		return true;
+	atomic_store(mine, 0);
+	return false;
+}
+
+static void
+waiter_give(void *ctx)
+{
+	struct waiters *w = ctx;
+
+	atomic_store(&scoreboard_slot(w->slot)->long_polling, 0);
+}
+
+void
+waiters_install(struct waiters *w, const struct conf *c, size_t slot, struct app *app)
+{
+	w->slot = slot;
+	w->cap = c->long_poll_max_waiters >= 0 ? (size_t)c->long_poll_max_waiters :
+	    (size_t)(c->workers / 2);
+	w->app.take = waiter_take;
+	w->app.give = waiter_give;
+	w->app.ctx = w;
+	app->waiters = &w->app;
+}

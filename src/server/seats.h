@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "repo/db.h"
+#include "services/app.h"
 
 struct conf;
 
@@ -24,5 +25,20 @@ struct seats {
 
 /* Fills s for the worker in slot and installs it on db. s must outlive db's use. */
 void seats_install(struct seats *s, const struct conf *c, size_t slot, struct db *db);
+
+/*
+ * Long-poll waiter slots (services/app.h, struct app_waiters), kept the same way: a
+ * waiter is a scoreboard slot whose long_polling is 1, claimed then counted, so a worker
+ * killed while waiting frees its slot when the master clears it. At most
+ * long_poll_max_waiters (-1: workers / 2) wait at once.
+ */
+struct waiters {
+	struct app_waiters app;	/* what app->waiters borrows; ctx points back here */
+	size_t slot;
+	size_t cap;
+};
+
+/* Fills w for the worker in slot and installs it on app. w must outlive app's use. */
+void waiters_install(struct waiters *w, const struct conf *c, size_t slot, struct app *app);
 
 #endif

@@ -298,6 +298,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 	struct arena arena;
 	struct app app;
 	struct seats seats;
+	struct waiters waiters;
 	struct waiter wt;
 	uint64_t served = 0;
 	int errors = 0, status = 0, rc, fd;
@@ -323,6 +324,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 		return 1;
 	}
 	seats_install(&seats, c, slot, app.db);
+	waiters_install(&waiters, c, slot, &app);
 	arena_init(&arena, (size_t)c->max_body_bytes * 2 + ARENA_OVERHEAD);
 	metrics_worker_start(METRICS_ROLE_WORKER);
 	atomic_store(&sb->ready_us, time_mono_us());

@@ -6,6 +6,7 @@
 #ifndef PB_SERVICES_APP_H
 #define PB_SERVICES_APP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/timeutil.h"
@@ -13,6 +14,17 @@
 struct conf;
 struct db;
 struct stripe;
+
+/*
+ * The pool's long-poll waiter slots (services/live.h): take claims one for this process
+ * and returns false when long_poll_max_waiters are taken; give returns it. The server
+ * installs them; NULL in processes that do not serve requests.
+ */
+struct app_waiters {
+	bool (*take)(void *ctx);
+	void (*give)(void *ctx);
+	void *ctx;
+};
 
 struct app {
 	const struct conf *conf;	/* borrowed from the master's copy */
@@ -27,6 +39,7 @@ struct app {
 	 * bounded by the request's full deadline.
 	 */
 	int64_t deadline_us;
+	const struct app_waiters *waiters;	/* borrowed; NULL: no waits */
 };
 
 #define APP_ANSWER_RESERVE_MS 1000

@@ -12,6 +12,8 @@ src_libpaybridge_a_SOURCES += \
 	src/services/idempotency.c src/services/idempotency.h \
 	src/services/orders.c src/services/orders.h \
 	src/services/payments.c src/services/payments.h src/services/payments_internal.h \
+	src/services/payments_json.c \
+	src/services/live.c src/services/live.h \
 	src/services/guest_payments.c src/services/guest_payments.h
 src_libpaybridge_a_SOURCES += \
 	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
@@ -31,6 +33,13 @@ TESTS += tests/unit/test_webhook_rules
 tests_unit_test_webhook_rules_SOURCES = tests/unit/test_webhook_rules.c tests/unit/unit.h
 tests_unit_test_webhook_rules_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_webhook_rules_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# The live status's long-poll rules and wake-up table (issue 11).
+check_PROGRAMS += tests/unit/test_live
+TESTS += tests/unit/test_live
+tests_unit_test_live_SOURCES = tests/unit/test_live.c tests/unit/unit.h
+tests_unit_test_live_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_live_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 
 # Nothing missed (issue 7): the /v1/events sync and replay.
 src_libpaybridge_a_SOURCES += src/services/events_sync.c src/services/events_sync.h

@@ -11,6 +11,7 @@
 #include "services/app.h"
 #include "services/catalog.h"
 #include "services/customers.h"
+#include "services/live.h"
 #include "services/payment_methods.h"
 #include "services/payments.h"
 #include "services/payments_internal.h"
@@ -150,6 +151,7 @@ apply_and_read(struct app *app, struct arena *a, const struct stripe_payment_int
 	enum pb_err err;
 
 	err = db_tx(app->db, apply_tx, &c);
+	live_after(app, a, err);
 	if (err == PB_OK)
 		err = repo_pi_get(app->db, a, pi->id, user_id, &row);
 	if (err != PB_OK)
@@ -245,6 +247,9 @@ payments_make_intent(struct app *app, struct arena *a, const struct intent_for *
 	/* Stored before answering: the webhook, the list and a repeat all find it. */
 	err = repo_pi_record(app->db, &row, pi.client_secret);
 	if (err == PB_OK)
+		live_note(pi.id);	/* a channel always has a current message */
+	live_after(app, a, err);
+	if (err == PB_OK)
 		err = repo_pi_get(app->db, a, pi.id, 0, &v);
 	if (err == PB_OK)
 		view_from_row(&v, out);
@@ -321,6 +326,60 @@ payments_get_intent(struct app *app, struct arena *a, uint64_t user_id, const ch
 		    LOG_STR("payment_intent", id), LOG_STR("error", pb_strerror(err)) }, 2);
 		view_from_row(&row, out);
 		out->stale = true;
+	}
+	return PB_OK;
+}
+
+enum pb_err
+payments_stored_intent(struct app *app, struct arena *a, uint64_t user_id, const char *id,
+    struct payment_view *out)
+{
+	struct pi_view row;
+	enum pb_err err;
+
+	err = repo_pi_get(app->db, a, id, user_id, &row);
+	if (err == PB_OK)
+		view_from_row(&row, out);
+	return err;
+}
+
+/* Subscriptions publish at most this many times before giving up on a moving target. */
+#define SUBSCRIBE_ROUNDS 3
+
+/*
+ * The first message a subscriber gets is the channel's buffered one (one message, the
+ * newest): every committed change publishes after its commit, so a channel that holds a
+ * message holds the current state. One that holds none (nothing published since
+ * publishing was turned on, the message expired, nchan restarted) gets the stored state
+ * now, before nchan accepts the subscription. A change that commits meanwhile publishes
+ * after its commit; if that came before ours, ours would bury it under an older state, so
+ * the row is read again after publishing and published again when it moved: whichever
+ * publish comes last then carries the newest state (a commit after our last read
+ * publishes after it). A channel that already holds a message is left alone, so that
+ * subscribers joining do not send every subscriber a copy of the same state.
+ */
+enum pb_err
+payments_subscribe(struct app *app, struct arena *a, uint64_t user_id, const char *id,
+    struct payment_view *out)
+{
+	struct json_object *was = NULL, *now = NULL;
+	bool same = false;
+	enum pb_err err;
+
+	err = payments_stored_intent(app, a, user_id, id, out);
+	if (err != PB_OK || !live_channel_empty(app, a, id))
+		return err;
+	for (int round = 0; round < SUBSCRIBE_ROUNDS && !same; round++) {
+		/* Best effort: the subscriber still gets every later change. */
+		(void)live_publish(app, a, out);
+		was = payments_view_json(out);
+		err = payments_stored_intent(app, a, user_id, id, out);
+		now = err == PB_OK ? payments_view_json(out) : NULL;
+		same = was == NULL || now == NULL || json_object_equal(was, now);
+		json_object_put(was);
+		json_object_put(now);
+		if (err != PB_OK)
+			break;
 	}
 	return PB_OK;
 }

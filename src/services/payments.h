@@ -18,6 +18,7 @@
 
 struct app;
 struct arena;
+struct json_object;
 
 #define PAYMENTS_QUANTITY_MAX 100
 
@@ -52,6 +53,12 @@ struct payment_view {
 	bool stale;			/* Stripe could not be asked: the stored state */
 };
 
+/*
+ * v as the API shows it (the data of GET /v1/payments/intents/{id}): a new reference, or
+ * NULL when out of memory.
+ */
+struct json_object *payments_view_json(const struct payment_view *v);
+
 /* Whether id could be a Stripe id (an intent's, a payment method's) a client sent. */
 bool payments_id_valid(const char *id);
 
@@ -66,6 +73,19 @@ enum pb_err payments_create_intent(struct app *app, struct arena *a, uint64_t us
 
 /* The caller's intent, refreshed from Stripe when stale (see above). */
 enum pb_err payments_get_intent(struct app *app, struct arena *a, uint64_t user_id,
+    const char *id, struct payment_view *out);
+
+/* The caller's intent as stored (user_id 0: anyone's), never refreshed from Stripe. */
+enum pb_err payments_stored_intent(struct app *app, struct arena *a, uint64_t user_id,
+    const char *id, struct payment_view *out);
+
+/*
+ * The authorization of a live-status subscription (nchan's subrequest): the caller's
+ * intent as stored, no Stripe call, published to its channel first so that the
+ * subscriber's first message is the current state (services/live.h). PB_ENOTFOUND for
+ * another's.
+ */
+enum pb_err payments_subscribe(struct app *app, struct arena *a, uint64_t user_id,
     const char *id, struct payment_view *out);
 
 /* One page of the caller's intents, newest first, as stored (never refreshed). */

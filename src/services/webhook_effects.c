@@ -13,6 +13,7 @@
 #include "repo/events.h"
 #include "repo/payments.h"
 #include "services/webhook_rules.h"
+#include "services/live.h"
 #include "services/webhooks_internal.h"
 #include "util/arena.h"
 #include "util/json.h"
@@ -195,6 +196,8 @@ webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_eve
 		if (err != PB_OK)
 			return err;
 		*changed = true;
+		/* Told after the commit, by whoever ran this transaction (live_after). */
+		live_note(p.stripe_id);
 	}
 	if (strcmp(p.status, "succeeded") == 0) {
 		struct order_row ord = {

@@ -15,6 +15,7 @@
 #include "repo/db.h"
 #include "repo/events.h"
 #include "services/app.h"
+#include "services/live.h"
 #include "services/webhooks.h"
 #include "services/webhooks_internal.h"
 #include "stripe/webhook.h"
@@ -123,6 +124,7 @@ run_event(struct app *app, struct arena *a, const struct wh_event *e, const char
 
 	out->event_id = e->id;
 	err = db_tx(app->db, apply_tx, &c);
+	live_after(app, a, err);
 	if (err == PB_OK) {
 		out->outcome = c.duplicate ? METRICS_EVO_DUPLICATE :
 		    c.changed ? METRICS_EVO_APPLIED : METRICS_EVO_IGNORED;

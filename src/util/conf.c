@@ -89,6 +89,8 @@ static const struct conf_key keys[] = {
 	I(jobs_poll_interval_ms, "500", 10, 60000),
 	I(profile_sync_window_ms, "1000", 0, 60000),
 	I(status_refresh_after_ms, "5000", 0, 3600000),
+	S(nchan_publish_url, ""),
+	I(long_poll_max_waiters, "-1", -1, 1023),
 	B(guest_payments, "off"),
 	I(guest_rate_per_email, "5", 1, 100000),
 	I(guest_rate_per_ip, "20", 1, 100000),
@@ -468,6 +470,17 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		(void)snprintf(err, errlen,
 		    "db_reserve_workers: must be below workers (%lld), or the pool could not reach "
 		    "the database at all", c->workers);
+		return PB_ECONFIG;
+	}
+	if (c->workers > 1 && c->long_poll_max_waiters >= c->workers) {
+		(void)snprintf(err, errlen,
+		    "long_poll_max_waiters: must be below workers (%lld): waiters hold a worker "
+		    "each, and the pool must keep some free", c->workers);
+		return PB_ECONFIG;
+	}
+	if (c->nchan_publish_url[0] != '\0' && strncmp(c->nchan_publish_url, "http://", 7) != 0 &&
+	    strncmp(c->nchan_publish_url, "https://", 8) != 0) {
+		(void)snprintf(err, errlen, "nchan_publish_url: must be an http(s) URL, or empty");
 		return PB_ECONFIG;
 	}
 	if (!webhook_secrets_ok(c->stripe_webhook_secrets)) {

@@ -76,6 +76,10 @@ struct conf {
 	long long profile_sync_window_ms;	/* a push waits this long after the last */
 	long long status_refresh_after_ms;	/* a read asks Stripe about older intents */
 
+	/* live status */
+	char *nchan_publish_url;	/* nchan publisher base URL; "" for none */
+	long long long_poll_max_waiters;	/* -1: workers / 2 */
+
 	/* guest payments */
 	long long guest_payments;	/* on (1) or off (0) */
 	long long guest_rate_per_email;	/* attempts per address per window */

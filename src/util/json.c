@@ -6,6 +6,7 @@
 
 #include "util/hex.h"
 #include "util/json.h"
+#include "util/timeutil.h"
 
 /* Deepest nesting of containers the syntax check follows (json_max_depth is at most 256). */
 #define JSON_NEST_MAX 1024
@@ -624,4 +625,41 @@ json_append(struct buf *b, struct json_object *obj)
 	if (s == NULL)
 		return PB_ENOMEM;
 	return buf_append(b, s, len);
+}
+
+bool
+json_add(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_object_add(o, k, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+bool
+json_add_str(struct json_object *o, const char *k, const char *s)
+{
+	if (s == NULL)
+		return json_object_object_add(o, k, NULL) == 0;
+	return json_add(o, k, json_object_new_string(s));
+}
+
+bool
+json_add_int(struct json_object *o, const char *k, int64_t v)
+{
+	return json_add(o, k, json_object_new_int64(v));
+}
+
+bool
+json_add_time(struct json_object *o, const char *k, int64_t real_us)
+{
+	char t[TIME_ISO8601_LEN];
+
+	if (real_us == 0)
+		return json_add_str(o, k, NULL);
+	time_iso8601(real_us, t, sizeof(t));
+	return json_add_str(o, k, t);
 }

@@ -55,6 +55,16 @@ struct json_object *json_get_path(struct json_object *obj, const char *path);
 /* Serialises obj compactly into b (no escaping of '/'). */
 enum pb_err json_append(struct buf *b, struct json_object *obj);
 
+/*
+ * Building objects: each adds member k to o and returns false when out of memory. json_add
+ * takes ownership of v (put when it cannot be added; NULL is a failure); a NULL s adds
+ * JSON null; a real_us of 0 adds null, else an ISO 8601 UTC time.
+ */
+bool json_add(struct json_object *o, const char *k, struct json_object *v);
+bool json_add_str(struct json_object *o, const char *k, const char *s);
+bool json_add_int(struct json_object *o, const char *k, int64_t v);
+bool json_add_time(struct json_object *o, const char *k, int64_t real_us);
+
 /* Returns true when s[0..len) is valid UTF-8 without overlong forms or surrogates. */
 bool utf8_valid(const char *s, size_t len);
 

@@ -9,6 +9,7 @@ src_libpaybridge_a_SOURCES += \
 	src/util/json.c src/util/json.h \
 	src/util/log.c src/util/log.h \
 	src/util/metrics.c src/util/metrics.h \
+	src/util/notify.c src/util/notify.h \
 	src/util/pct.c src/util/pct.h \
 	src/util/rand.c src/util/rand.h \
 	src/util/secure.c src/util/secure.h \

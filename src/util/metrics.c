@@ -81,6 +81,15 @@ static const struct {
 	    "Stripe customers deleted because their account was closed." },
 	[METRIC_CUSTOMERS_LOST] = { "paybridge_customers_lost_total", "",
 	    "Stripe customers found deleted in Stripe and unlinked from their user." },
+	[METRIC_LIVE_PUBLISHED] = { "paybridge_live_publish_total", "outcome=\"ok\"",
+	    "Payment intent states published to nchan after commit, by outcome." },
+	[METRIC_LIVE_PUBLISH_FAILED] = { "paybridge_live_publish_total", "outcome=\"failed\"",
+	    NULL },
+	[METRIC_LONG_POLL_WAITS] = { "paybridge_long_poll_total", "outcome=\"waited\"",
+	    "Long-poll reads (?wait=) that waited for a change, or were refused a wait because "
+	    "long_poll_max_waiters were waiting." },
+	[METRIC_LONG_POLL_REFUSED] = { "paybridge_long_poll_total", "outcome=\"refused\"",
+	    NULL },
 };
 
 static const struct {

@@ -55,6 +55,10 @@ enum metrics_counter {
 	METRIC_PROFILE_DRIFT,		/* a change made in Stripe we could not take */
 	METRIC_CUSTOMERS_DELETED,	/* customers deleted for closed accounts */
 	METRIC_CUSTOMERS_LOST,		/* customers deleted in Stripe, forgotten here */
+	METRIC_LIVE_PUBLISHED,		/* intent states published to nchan */
+	METRIC_LIVE_PUBLISH_FAILED,	/* publishes that failed or ran out of time */
+	METRIC_LONG_POLL_WAITS,		/* long-poll calls that waited */
+	METRIC_LONG_POLL_REFUSED,	/* long-poll calls answered at once: waiters at the cap */
 	METRIC__MAX
 };
 

@@ -473,10 +473,10 @@ proc_line(int pid, const char *name, char *buf, size_t len)
 }
 
 size_t
-itest_workers_sleeping(int master)
+itest_workers_in(int master, long a, long b, int *found, size_t max)
 {
 	int pids[256];
-	size_t n = itest_children(master, pids, 256), sleeping = 0;
+	size_t n = itest_children(master, pids, 256), count = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		char comm[64], sc[256];
@@ -486,9 +486,25 @@ itest_workers_sleeping(int master)
 		    strcmp(comm, "pb-worker\n") != 0 || !proc_line(pids[i], "syscall", sc, sizeof(sc)))
 			continue;
 		nr = strtol(sc, NULL, 10);
-		sleeping += nr == SYS_nanosleep || nr == SYS_clock_nanosleep;
+		if (nr != a && nr != b)
+			continue;
+		if (found != NULL && count < max)
+			found[count] = pids[i];
+		count++;
 	}
-	return sleeping;
+	return count;
+}
+
+size_t
+itest_workers_sleeping(int master)
+{
+	return itest_workers_in(master, SYS_nanosleep, SYS_clock_nanosleep, NULL, 0);
+}
+
+size_t
+itest_workers_idle(int master)
+{
+	return itest_workers_in(master, SYS_epoll_wait, SYS_epoll_pwait, NULL, 0);
 }
 
 static int email_serial;
@@ -652,4 +668,50 @@ itest_customers_for(long long user_id, char *id, size_t idlen)
 	}
 	itest_response_free(&r);
 	return n;
+}
+
+/* ---- catalog products and payment intents, shared by the payment suites ---- */
+
+static int product_serial;
+
+long long
+itest_product(long long amount, const char *kind, int active)
+{
+	int n = __atomic_add_fetch(&product_serial, 1, __ATOMIC_RELAXED);
+	long long id;
+
+	id = itest_sql_num(
+	    "INSERT INTO products (slug, name, amount, currency, kind, recurring_interval, active) "
+	    "VALUES ('p-%d-%lld-%d', 'Widget %d', %lld, 'usd', '%s', %s, %d); "
+	    "SELECT LAST_INSERT_ID()", (int)getpid(), itest_now_ms(), n, n, amount, kind,
+	    strcmp(kind, "recurring") == 0 ? "'month'" : "NULL", active);
+	CU_ASSERT_FATAL(id > 0);
+	return id;
+}
+
+void
+itest_new_intent(const char *base, const struct itest_user *u, long long pid, int quantity,
+    char *id, size_t idlen)
+{
+	struct itest_response r;
+	char body[128];
+
+	(void)snprintf(body, sizeof(body), "{\"productId\":%lld,\"quantity\":%d}", pid, quantity);
+	itest_api_with("POST", base, "/v1/payments/intents", u->token, NULL, body, &r);
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	itest_copy(id, idlen, itest_json_str(&r, "data.id"));
+	itest_response_free(&r);
+	CU_ASSERT_FATAL(strncmp(id, "pi_", 3) == 0);
+}
+
+void
+itest_confirm(const char *base, const struct itest_user *u, const char *pi, const char *pm,
+    struct itest_response *r)
+{
+	char path[256], body[256];
+
+	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/confirm", pi);
+	(void)snprintf(body, sizeof(body),
+	    "{\"paymentMethodId\":\"%s\",\"returnUrl\":\"https://shop.example/back\"}", pm);
+	itest_api_with("POST", base, path, u->token, NULL, body, r);
 }

@@ -80,6 +80,15 @@ size_t itest_children(int master, int *pids, size_t max);
  */
 size_t itest_workers_sleeping(int master);
 
+/*
+ * How many of master's request workers are inside system call a or b now (numbers from
+ * <sys/syscall.h>); the first max of their pids into found (may be NULL).
+ */
+size_t itest_workers_in(int master, long a, long b, int *found, size_t max);
+
+/* How many of master's request workers wait for work now (in epoll_wait). */
+size_t itest_workers_idle(int master);
+
 /* Sleeps ms milliseconds. */
 void itest_sleep_ms(long ms);
 
@@ -189,6 +198,17 @@ void itest_copy(char *out, size_t len, const char *s);
 
 /* Polls a query's first cell until it is want (ITEST_WAIT_MS at most); says so if not. */
 bool itest_wait_sql(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A new catalog product row (kind one_time or recurring) at amount usd; returns its id. */
+long long itest_product(long long amount, const char *kind, int active);
+
+/* POST /v1/payments/intents for quantity of product pid as u; its id into id (or fails). */
+void itest_new_intent(const char *base, const struct itest_user *u, long long pid, int quantity,
+    char *id, size_t idlen);
+
+/* POST /v1/payments/intents/{pi}/confirm with payment method pm as u. */
+void itest_confirm(const char *base, const struct itest_user *u, const char *pi, const char *pm,
+    struct itest_response *r);
 
 /* s, or "(null)": CUnit's string asserts call strcmp, which NULL would crash. */
 static inline const char *

@@ -11,7 +11,7 @@
 #                                                    (SIGSTOP), mariadb-resume (SIGCONT)
 #
 # PB_WRAPPER, when set, prefixes the paybridge command (valgrind). PB_CONF_EXTRA holds extra
-# "key = value" lines for paybridge.conf. Every server listens on loopback or a unix socket.
+# "key = value" lines for paybridge.conf. With nchan in nginx, nchan_publish_url is set to it. Every server listens on loopback or a unix socket.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 # shellcheck source=../../script/lib/mariadb.sh
@@ -90,6 +90,11 @@ emulator_stop() {
 }
 
 write_conf() {
+	local live=""
+	# Live status: nginx publishes what paybridge posts, when it has nchan.
+	if bash "$top/script/lib/nginx.sh" want-nchan; then
+		live="nchan_publish_url = http://127.0.0.1:$PB_NGINX_PORT/_paybridge/publish/payments/intents"
+	fi
 	# Only this file is private: the web servers must still reach the socket directory.
 	(umask 077 && cat >"$PB_RUN/paybridge.conf") <<CONF
 # Written by tests/integration/stack.sh
@@ -109,6 +114,7 @@ stripe_max_retries = 2
 customer_inline_budget_ms = 2000
 jobs_poll_interval_ms = 100
 argon2_memory_kib = 19456
+$live
 ${PB_CONF_EXTRA:-}
 CONF
 }

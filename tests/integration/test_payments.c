@@ -23,23 +23,6 @@
 
 static const char *urls[MAX_URLS];
 static size_t nurls;
-static int serial;
-
-/* A new active one-time product at PRICE usd (or as given); returns its id. */
-static long long
-product(long long amount, const char *kind, int active)
-{
-	int n = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
-	long long id;
-
-	id = itest_sql_num(
-	    "INSERT INTO products (slug, name, amount, currency, kind, recurring_interval, active) "
-	    "VALUES ('p-%d-%lld-%d', 'Widget %d', %lld, 'usd', '%s', %s, %d); "
-	    "SELECT LAST_INSERT_ID()", (int)getpid(), itest_now_ms(), n, n, amount, kind,
-	    strcmp(kind, "recurring") == 0 ? "'month'" : "NULL", active);
-	CU_ASSERT_FATAL(id > 0);
-	return id;
-}
 
 /* POST /v1/payments/intents {productId, quantity} with an optional Idempotency-Key. */
 static void
@@ -54,34 +37,6 @@ create_intent(const char *base, const struct itest_user *u, const char *key, con
 		extra[0] = h;
 	}
 	itest_api_with("POST", base, "/v1/payments/intents", u->token, extra, body, r);
-}
-
-/* A new intent for quantity of product pid; its id into id. */
-static void
-new_intent(const char *base, const struct itest_user *u, long long pid, int quantity, char *id,
-    size_t idlen)
-{
-	struct itest_response r;
-	char body[128];
-
-	(void)snprintf(body, sizeof(body), "{\"productId\":%lld,\"quantity\":%d}", pid, quantity);
-	create_intent(base, u, NULL, body, &r);
-	CU_ASSERT_EQUAL_FATAL(r.status, 201);
-	itest_copy(id, idlen, itest_json_str(&r, "data.id"));
-	itest_response_free(&r);
-	CU_ASSERT_FATAL(strncmp(id, "pi_", 3) == 0);
-}
-
-static void
-confirm(const char *base, const struct itest_user *u, const char *pi, const char *pm,
-    struct itest_response *r)
-{
-	char path[256], body[256];
-
-	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/confirm", pi);
-	(void)snprintf(body, sizeof(body),
-	    "{\"paymentMethodId\":\"%s\",\"returnUrl\":\"https://shop.example/back\"}", pm);
-	itest_api_with("POST", base, path, u->token, NULL, body, r);
 }
 
 /* The emulator's object kind/id (status 200), or a failed test. */
@@ -140,7 +95,7 @@ test_intent_confirm_order(void)
 	for (size_t i = 0; i < nurls; i++) {
 		struct itest_response r;
 		struct itest_user u;
-		long long pid = product(PRICE, "one_time", 1);
+		long long pid = itest_product(PRICE, "one_time", 1);
 		char pi[128], body[128], path[256], order_path[64];
 		long long order;
 
@@ -169,7 +124,7 @@ test_intent_confirm_order(void)
 		CU_ASSERT(itest_json_bool(&r, "automatic_payment_methods.enabled", false));
 		itest_response_free(&r);
 
-		confirm(urls[i], &u, pi, "pm_card_visa", &r);
+		itest_confirm(urls[i], &u, pi, "pm_card_visa", &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.status"), "succeeded");
 		itest_response_free(&r);
@@ -204,12 +159,12 @@ test_declined_and_3ds_cards(void)
 	for (size_t i = 0; i < nurls; i++) {
 		struct itest_response r;
 		struct itest_user u;
-		long long pid = product(PRICE, "one_time", 1);
+		long long pid = itest_product(PRICE, "one_time", 1);
 		char pi[128];
 
 		itest_signup(urls[i], "card", &u);
-		new_intent(urls[i], &u, pid, 1, pi, sizeof(pi));
-		confirm(urls[i], &u, pi, "pm_card_chargeDeclinedInsufficientFunds", &r);
+		itest_new_intent(urls[i], &u, pid, 1, pi, sizeof(pi));
+		itest_confirm(urls[i], &u, pi, "pm_card_chargeDeclinedInsufficientFunds", &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.status"), "requires_payment_method");
 		ITEST_STR_EQ(itest_json_str(&r, "data.lastPaymentError.code"),
@@ -223,7 +178,7 @@ test_declined_and_3ds_cards(void)
 		    "WHERE stripe_id = '%s'", pi));
 
 		/* The same intent, another card: one asking for 3-D Secure. */
-		confirm(urls[i], &u, pi, "pm_card_threeDSecure2Required", &r);
+		itest_confirm(urls[i], &u, pi, "pm_card_threeDSecure2Required", &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.status"), "requires_action");
 		ITEST_STR_EQ(itest_json_str(&r, "data.nextAction.type"), "redirect_to_url");
@@ -240,9 +195,9 @@ static void
 test_bad_input_refused(void)
 {
 	struct itest_user u;
-	long long pid = product(PRICE, "one_time", 1);
-	long long archived = product(PRICE, "one_time", 0);
-	long long monthly = product(PRICE, "recurring", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
+	long long archived = itest_product(PRICE, "one_time", 0);
+	long long monthly = itest_product(PRICE, "recurring", 1);
 	long long before;
 	char customer[64];
 	const struct {
@@ -317,20 +272,20 @@ test_other_users_objects_are_not_found(void)
 {
 	struct itest_response r;
 	struct itest_user a, b;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char pi_paid[128], pi_open[128], pm[128], path[256], body[256], order[64];
 	char before_open[64], before_pm[128];
 	long long oid;
 
 	itest_signup(urls[0], "iso-a", &a);
 	itest_signup(urls[nurls - 1], "iso-b", &b);
-	new_intent(urls[0], &a, pid, 1, pi_paid, sizeof(pi_paid));
-	confirm(urls[0], &a, pi_paid, "pm_card_visa", &r);
+	itest_new_intent(urls[0], &a, pid, 1, pi_paid, sizeof(pi_paid));
+	itest_confirm(urls[0], &a, pi_paid, "pm_card_visa", &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	itest_response_free(&r);
 	CU_ASSERT_FATAL(wait_order(pi_paid, "paid|0"));
 	oid = itest_sql_num("SELECT id FROM orders WHERE stripe_payment_intent_id = '%s'", pi_paid);
-	new_intent(urls[0], &a, pid, 1, pi_open, sizeof(pi_open));
+	itest_new_intent(urls[0], &a, pid, 1, pi_open, sizeof(pi_open));
 	/* A's card, attached to A's customer (as Stripe.js and the attach route would). */
 	(void)snprintf(body, sizeof(body), "customer=%s", a.customer);
 	itest_stripe("POST", "/v1/payment_methods/pm_card_mastercard/attach", body, &r);
@@ -348,7 +303,7 @@ test_other_users_objects_are_not_found(void)
 		CU_ASSERT_EQUAL(itest_api_status("GET", base, path, b.token, NULL), 404);
 		(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/cancel", pi_open);
 		CU_ASSERT_EQUAL(itest_api_status("POST", base, path, b.token, NULL), 404);
-		confirm(base, &b, pi_open, "pm_card_visa", &r);
+		itest_confirm(base, &b, pi_open, "pm_card_visa", &r);
 		CU_ASSERT_EQUAL(r.status, 404);
 		itest_response_free(&r);
 		(void)snprintf(order, sizeof(order), "/v1/orders/%lld", oid);
@@ -357,8 +312,8 @@ test_other_users_objects_are_not_found(void)
 		{
 			char mine[128];
 
-			new_intent(base, &b, pid, 1, mine, sizeof(mine));
-			confirm(base, &b, mine, pm, &r);
+			itest_new_intent(base, &b, pid, 1, mine, sizeof(mine));
+			itest_confirm(base, &b, mine, pm, &r);
 			CU_ASSERT_EQUAL(r.status, 404);
 			itest_response_free(&r);
 			emu_object("payment_intents", mine, &r);
@@ -419,7 +374,7 @@ test_idempotency_key(void)
 	struct itest_user u;
 	struct repeat t[CONCURRENT];
 	pthread_t th[CONCURRENT];
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char key[64], body[128], other[128], id[128];
 	size_t created = 0;
 
@@ -482,7 +437,7 @@ test_idempotency_key_expires(void)
 {
 	struct itest_response r;
 	struct itest_user u;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char body[128], out[16];
 
 	itest_signup(urls[0], "expire", &u);
@@ -513,7 +468,7 @@ test_stripe_failing_during_creation(void)
 {
 	struct itest_response r;
 	struct itest_user u;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char key[64], body[128], retry[16], id[128];
 	long long t0;
 	long status;
@@ -591,13 +546,13 @@ test_check_on_read(void)
 {
 	struct itest_response r;
 	struct itest_user u;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char pi[128], path[256], status[64] = "", created[32];
 	long long t0;
 
 	itest_signup(urls[0], "read", &u);
-	new_intent(urls[0], &u, pid, 1, pi, sizeof(pi));
-	confirm(urls[0], &u, pi, "pm_card_threeDSecure2Required", &r);
+	itest_new_intent(urls[0], &u, pid, 1, pi, sizeof(pi));
+	itest_confirm(urls[0], &u, pi, "pm_card_threeDSecure2Required", &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	ITEST_STR_EQ(itest_json_str(&r, "data.status"), "requires_action");
 	itest_response_free(&r);
@@ -640,11 +595,11 @@ test_read_serves_stale_when_stripe_fails(void)
 {
 	struct itest_response r;
 	struct itest_user u;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char pi[128], path[256], fault[512];
 
 	itest_signup(urls[0], "stale", &u);
-	new_intent(urls[0], &u, pid, 1, pi, sizeof(pi));
+	itest_new_intent(urls[0], &u, pid, 1, pi, sizeof(pi));
 	/* Old enough to be asked about again. */
 	CU_ASSERT_EQUAL(itest_sql_num("UPDATE payment_intents SET refreshed_at = NOW(6) - "
 	    "INTERVAL 1 HOUR WHERE stripe_id = '%s'; SELECT ROW_COUNT()", pi), 1);
@@ -691,15 +646,15 @@ test_refunds(void)
 {
 	struct itest_response r, r2;
 	struct itest_user u, admin;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char pi[128], key[64], rid[128];
 
 	itest_signup(urls[0], "refund", &u);
 	itest_signup(urls[0], "admin", &admin);
 	CU_ASSERT_EQUAL_FATAL(itest_sql_num("UPDATE users SET role = 'admin' WHERE id = %lld; "
 	    "SELECT ROW_COUNT()", admin.id), 1);
-	new_intent(urls[0], &u, pid, 2, pi, sizeof(pi));
-	confirm(urls[0], &u, pi, "pm_card_visa", &r);
+	itest_new_intent(urls[0], &u, pid, 2, pi, sizeof(pi));
+	itest_confirm(urls[0], &u, pi, "pm_card_visa", &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	itest_response_free(&r);
 	CU_ASSERT_FATAL(wait_order(pi, "paid|0"));
@@ -776,7 +731,7 @@ test_lazy_customer_created_once(void)
 	struct itest_user u;
 	struct lazy t[CONCURRENT];
 	pthread_t th[CONCURRENT];
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char body[128], customer[64];
 	size_t ok = 0;
 
@@ -813,13 +768,13 @@ test_lists_paginate(void)
 {
 	struct itest_response r;
 	struct itest_user u, other;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char ids[3][128], path[256], next[128];
 
 	itest_signup(urls[0], "list", &u);
 	itest_signup(urls[0], "list-other", &other);
 	for (int i = 0; i < 3; i++)
-		new_intent(urls[(size_t)i % nurls], &u, pid, i + 1, ids[i], sizeof(ids[i]));
+		itest_new_intent(urls[(size_t)i % nurls], &u, pid, i + 1, ids[i], sizeof(ids[i]));
 	for (size_t i = 0; i < nurls; i++) {
 		itest_api_with("GET", urls[i], "/v1/payments/intents?limit=2", u.token, NULL, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
@@ -852,11 +807,11 @@ test_cancel(void)
 {
 	struct itest_response r;
 	struct itest_user u;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char pi[128], path[256];
 
 	itest_signup(urls[0], "cancel", &u);
-	new_intent(urls[0], &u, pid, 1, pi, sizeof(pi));
+	itest_new_intent(urls[0], &u, pid, 1, pi, sizeof(pi));
 	(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s/cancel", pi);
 	itest_api_with("POST", urls[nurls - 1], path, u.token, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
@@ -869,7 +824,7 @@ test_cancel(void)
 	CU_ASSERT_EQUAL(r.status, 409);
 	ITEST_STR_EQ(itest_json_str(&r, "error.code"), "payment_intent_unexpected_state");
 	itest_response_free(&r);
-	confirm(urls[0], &u, pi, "pm_card_visa", &r);
+	itest_confirm(urls[0], &u, pi, "pm_card_visa", &r);
 	CU_ASSERT_EQUAL(r.status, 409);
 	itest_response_free(&r);
 }
@@ -946,7 +901,7 @@ static void
 test_guest_known_email_reuses_customer(void)
 {
 	struct itest_response r;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char known[128], fresh[128], form[256], cus[64], pi[128], got[64], again[64];
 
 	itest_unique_email(known, sizeof(known), "known");
@@ -982,7 +937,7 @@ test_guest_registration_adopts(void)
 {
 	struct itest_response r;
 	struct itest_user u;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char email[128], upper[128], pi[128], guest_cus[64], body[512], form[64], want[64];
 
 	itest_unique_email(email, sizeof(email), "adopt");
@@ -1026,7 +981,7 @@ static void
 test_guest_rate_limits_and_input(void)
 {
 	struct itest_response r;
-	long long pid = product(PRICE, "one_time", 1);
+	long long pid = itest_product(PRICE, "one_time", 1);
 	char email[128], body[512], source[32], retry[16], key[64], first[128];
 
 	/* Per address, whatever the client. */
