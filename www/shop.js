@@ -264,10 +264,33 @@
 
 		function stop() {
 			stopped = true;
+			window.clearTimeout(check);
 			if (es) {
 				es.close();
 				es = null;
 			}
+		}
+
+		/*
+		 * While the stream is open, a plain read now and then (3 s after it opened, then every
+		 * 15 s) in case a publish was lost: the stream is the fast path, not the only one.
+		 */
+		let check = 0;
+		function scheduleCheck(ms) {
+			window.clearTimeout(check);
+			check = window.setTimeout(async function () {
+				if (stopped || !es) {
+					return;
+				}
+				const r = await pb.api('GET', '/v1/payments/intents/' + encodeURIComponent(id),
+					{ token: token });
+				if (r.ok && r.body.data && r.body.data.status !== last) {
+					take(r.body.data, 'a periodic check');
+				}
+				if (!stopped && es) {
+					scheduleCheck(15000);
+				}
+			}, ms);
 		}
 
 		async function longPoll() {
@@ -323,6 +346,7 @@
 			es.addEventListener('open', function () {
 				opened = true;
 				onTransport('Server-Sent Events');
+				scheduleCheck(3000);
 			});
 			es.addEventListener('message', function (ev) {
 				let msg;
@@ -345,6 +369,7 @@
 				 * reconnecting (readyState CONNECTING after an open) is left to it.
 				 */
 				if (!opened || es.readyState === window.EventSource.CLOSED) {
+					window.clearTimeout(check);
 					es.close();
 					es = null;
 					longPoll();
@@ -378,7 +403,7 @@
 		badge.textContent = intent.status;
 		badge.className = 'status-badge status-' + String(intent.status).replace(/[^a-z_]/g, '');
 		$('live').dataset.status = intent.status;
-		let detail = 'Your payment is ' + pb.statusLabel(intent.status) + '.';
+		let detail = 'Payment ' + pb.statusLabel(intent.status) + '.';
 		if (intent.status === 'requires_payment_method' && intent.lastPaymentError) {
 			detail = 'The last attempt was declined; choose another card.';
 		}
@@ -504,9 +529,13 @@
 		}
 		await renderSummary(intent);
 		renderLive(intent, null);
-		if (q.get('redirect_status') === 'failed' && intent.status !== 'succeeded') {
+		const back = q.get('redirect_status');
+		if (back === 'failed' && intent.status !== 'succeeded') {
 			pb.notify(box, 'error', ['Your bank\'s check did not succeed. Choose a card and try again.'], true);
 			$('pay-form').hidden = false;
+		} else if (back && intent.status === 'requires_action') {
+			/* Back from the bank before Stripe told us: the live status follows. */
+			pb.notify(box, 'info', ['Back from your bank: confirming the payment…']);
 		} else {
 			showOutcome(box, intent);
 		}
