@@ -425,6 +425,7 @@
 		pb.notify(box, 'error', [
 			'Your card was declined: ' + (words[why] || why) + '.',
 			e.message ? 'The bank said: ' + e.message : '',
+			'Decline code: ' + why + '.',
 			'Nothing was charged. Choose another card and pay again.',
 		].filter(Boolean), true);
 		const p = box.querySelector('p');
