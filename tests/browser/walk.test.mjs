@@ -279,6 +279,41 @@ for (const [name, origin, want] of [['nginx', base, 'Server-Sent Events'], ['Apa
 		});
 }
 
+test('every page renders for a logged-in user, with one h1, labelled controls and no CSP violation', async () => {
+	assert.ok(walker, 'the main walk signed a user up');
+	const page = await newPage();
+	await page.goto(`${base}/account.html`);
+	await page.evaluate((t) => sessionStorage.setItem('paybridge.access_token', t), walker.token);
+	for (const [p, name] of [['/', 'home'], ['/signup.html', 'signup'], ['/account.html', 'account'],
+		['/shop.html', 'shop'], ['/orders.html', 'orders'], ['/subscriptions.html', 'subscriptions'],
+		['/thanks.html', 'thanks'], ['/pay.html', 'pay-empty']]) {
+		await page.goto(`${base}${p}`);
+		await page.waitForLoadState('networkidle');
+		assert.equal(await page.locator('h1').count(), 1, `${p}: one h1`);
+		// Every visible form control has an accessible name.
+		const unnamed = await page.evaluate(() => Array.from(
+			document.querySelectorAll('input, select, textarea, button')).filter((e) =>
+			e.offsetParent !== null && !(e.labels && e.labels.length) && !e.getAttribute('aria-label') &&
+				!(e.textContent || '').trim()).map((e) => e.id || e.name || e.tagName));
+		assert.deepEqual(unnamed, [], `${p}: controls without a name`);
+		await screenshot(page, `page-${name}.png`);
+	}
+	noViolations();
+
+	// The listener works: an inline style attribute, which the policy forbids, is reported.
+	const reported = page.waitForEvent('console', {
+		predicate: (m) => /CSP violation: style-src/.test(m.text()), timeout: 5000,
+	});
+	await page.evaluate(() => {
+		const canary = document.createElement('div');
+		canary.setAttribute('style', 'color: red');
+		document.body.append(canary);
+	});
+	await assert.doesNotReject(reported, 'the canary violation was reported');
+	violations.length = 0;
+	await page.close();
+});
+
 test('the login form works with the keyboard only (Tab and Enter)', async () => {
 	assert.ok(walker, 'the main walk signed a user up');
 	const page = await newPage();
