@@ -400,6 +400,9 @@ test('a subscription through hosted Checkout, the billing portal, and its cancel
 	await page.getByRole('button', { name: 'Open the billing portal' }).click();
 	await page.waitForURL(/\/_emulator\/billing_portal\//);
 	await screenshot(page, 'walk-portal.png');
+	// Its return link comes back to the account page (billing_portal_return_url).
+	await page.getByRole('link', { name: 'Return' }).click();
+	await page.waitForURL(/\/account\.html/);
 	await page.goto(`${base}/subscriptions.html`);
 
 	// Cancel at the end of the period first, then at once.
