@@ -449,9 +449,22 @@
 		const created = $('profile-created');
 		created.textContent = '';
 		created.append(formatDate(user.createdAt));
-		renderSubscription(user.subscription);
 		$('login').hidden = true;
 		$('profile').hidden = false;
+	}
+
+	/*
+	 * The subscription GET /v1/users/me carries, beside the user in data (or, should a
+	 * server put it there, inside the user); undefined when the answer has none at all.
+	 */
+	function subscriptionOf(data) {
+		if (!data) {
+			return undefined;
+		}
+		if (data.subscription !== undefined) {
+			return data.subscription;
+		}
+		return data.user ? data.user.subscription : undefined;
 	}
 
 	/*
@@ -596,20 +609,30 @@
 			'background; reload this page in a minute to see it.';
 	}
 
-	function showUser(user, token) {
+	/* sub: the subscription when the answer carried one (null for none), else undefined. */
+	async function showUser(user, token, sub) {
 		const mine = session;
 		$('customer-status').textContent = '';
 		renderProfile(user);
 		if (!user.stripeCustomerId) {
 			waitForCustomer(token, mine);
 		}
+		if (sub === undefined) {
+			/* A login answer has no subscription: ask for the profile's. */
+			const r = await api('GET', '/v1/users/me', { token: token });
+			if (mine !== session) {
+				return;
+			}
+			sub = r.ok ? subscriptionOf(r.body.data) : undefined;
+		}
+		renderSubscription(sub);
 	}
 
 	async function loadProfile(token) {
 		const r = await api('GET', '/v1/users/me', { token: token });
 		const user = r.ok && r.body.data && r.body.data.user;
 		if (user) {
-			showUser(user, token);
+			showUser(user, token, subscriptionOf(r.body.data) || null);
 			return;
 		}
 		if (r.status === 401) {
@@ -662,7 +685,7 @@
 					return;
 				}
 				if (data.user) {
-					showUser(data.user, data.access_token);
+					showUser(data.user, data.access_token, subscriptionOf(data));
 				} else {
 					await loadProfile(data.access_token);
 				}
@@ -733,6 +756,7 @@
 		setToken: setToken,
 		sleep: sleep,
 		statusLabel: statusLabel,
+		subscriptionOf: subscriptionOf,
 		timeValue: timeValue,
 	});
 

@@ -797,7 +797,7 @@
 				return;
 			}
 			const me = await pb.api('GET', '/v1/users/me', { token: token });
-			const sub = me.ok && me.body.data.user && me.body.data.user.subscription;
+			const sub = me.ok && pb.subscriptionOf(me.body.data);
 			if (sub && (sub.status === 'active' || sub.status === 'trialing')) {
 				progress.textContent = '';
 				const product = sub.product && typeof sub.product === 'object'
