@@ -1,7 +1,10 @@
 /*
- * paybridge's signup and account pages (www/signup.html, www/account.html): plain DOM, no
- * framework, nothing loaded from elsewhere. Every page works as HTML first; this file only
- * improves it:
+ * paybridge's pages, part one: the helpers every page shares (the token, api(), messages),
+ * exported as window.paybridge for www/shop.js (the catalog, payment, orders and
+ * subscription pages), and the signup and account pages themselves (www/signup.html,
+ * www/account.html): plain DOM, no framework, nothing loaded from elsewhere, no inline
+ * script or style (the web servers send a strict Content-Security-Policy). Every page works
+ * as HTML first; this file only improves it:
  *
  *  - signup: the form posts itself (form-encoded) to /v1/users without JavaScript and
  *    paybridge answers with a 303 to the account page. With JavaScript the same
@@ -10,7 +13,9 @@
  *  - account: shows the outcome the signup redirect carried in its query string, logs in
  *    (POST /v1/auth/login, JSON), shows GET /v1/users/me with the Stripe customer id, and
  *    waits a few seconds for that id when Stripe was slow at signup (paybridge then creates
- *    the customer in the background).
+ *    the customer in the background), the caller's subscription (GET /v1/users/me carries
+ *    it) and a button to Stripe's billing portal. ?next=/a/page.html returns there after
+ *    the login (a path on this site only).
  *
  * Server data is only ever written with textContent, never as HTML.
  */
@@ -76,6 +81,9 @@
 		}
 		if (o.token) {
 			headers.Authorization = 'Bearer ' + o.token;
+		}
+		if (o.idempotencyKey) {
+			headers['Idempotency-Key'] = o.idempotencyKey;
 		}
 		let res;
 		try {
@@ -147,6 +155,11 @@
 		case 'http_503':
 		case 'http_504':
 			return 'The service is busy or unavailable right now. Please try again shortly.';
+		case 'payment_provider_unavailable':
+			return 'The payment service is not answering right now. Please try again shortly.';
+		case 'not_found':
+		case 'http_404':
+			return 'That could not be found.';
 		case 'payload_too_large':
 			return 'What you entered is too long.';
 		case 'internal_error':
@@ -440,6 +453,117 @@
 		$('profile').hidden = false;
 	}
 
+	/*
+	 * The subscription GET /v1/users/me carries, beside the user in data (or, should a
+	 * server put it there, inside the user); undefined when the answer has none at all.
+	 */
+	function subscriptionOf(data) {
+		if (!data) {
+			return undefined;
+		}
+		if (data.subscription !== undefined) {
+			return data.subscription;
+		}
+		return data.user ? data.user.subscription : undefined;
+	}
+
+	/*
+	 * GET /v1/users/me's subscription: {status, product, currentPeriodEnd} or null (absent
+	 * on servers that do not know subscriptions yet). product may be a product object or
+	 * its name.
+	 */
+	function renderSubscription(sub) {
+		const dd = $('profile-subscription');
+		if (!dd) {
+			return;
+		}
+		dd.textContent = '';
+		if (!sub) {
+			dd.append('None. ', link('/shop.html', 'See the plans'), '.');
+			return;
+		}
+		const product = sub.product && typeof sub.product === 'object'
+			? (sub.product.name || sub.product.slug || String(sub.product.id || ''))
+			: (sub.product === undefined || sub.product === null ? '' : String(sub.product));
+		dd.append((product ? product + ': ' : '') + statusLabel(sub.status));
+		if (sub.currentPeriodEnd) {
+			dd.append(', current period ends ', formatDate(timeValue(sub.currentPeriodEnd)));
+		}
+		dd.append(' (', link('/subscriptions.html', 'manage'), ')');
+	}
+
+	/* A time from the API: an ISO 8601 string, or Unix seconds. Returns an ISO string. */
+	function timeValue(t) {
+		if (typeof t === 'number' && Number.isFinite(t)) {
+			return new Date(t * 1000).toISOString();
+		}
+		return t === undefined || t === null ? '' : String(t);
+	}
+
+	/* Words for Stripe's statuses (payment intents, subscriptions, orders). */
+	function statusLabel(status) {
+		const words = {
+			active: 'active',
+			trialing: 'in its trial',
+			past_due: 'past due',
+			unpaid: 'unpaid',
+			canceled: 'canceled',
+			incomplete: 'incomplete',
+			incomplete_expired: 'expired before it was paid',
+			paused: 'paused',
+			succeeded: 'succeeded',
+			processing: 'processing',
+			requires_payment_method: 'waiting for a payment method',
+			requires_confirmation: 'waiting for confirmation',
+			requires_action: 'waiting for your bank\'s check',
+			requires_capture: 'authorised, not captured yet',
+			paid: 'paid',
+			refunded: 'refunded',
+			partially_refunded: 'partly refunded',
+		};
+		return words[status] || String(status || 'unknown');
+	}
+
+	/*
+	 * Opens Stripe's billing portal: POST /v1/billing-portal/sessions -> {url}, then a
+	 * top-level navigation there (a navigation, which the page's CSP does not restrict).
+	 */
+	async function openBillingPortal(button, box) {
+		const token = getToken();
+		if (!token) {
+			notify(box, 'error', [errorText('unauthorized')], true);
+			return;
+		}
+		busy(button, true, 'Opening the billing portal…');
+		const r = await api('POST', '/v1/billing-portal/sessions', { token: token, json: {} });
+		const url = r.ok && r.body.data && r.body.data.url;
+		if (url && safeRedirect(url)) {
+			window.location.assign(url);
+			return;
+		}
+		busy(button, false);
+		notify(box, 'error', [r.status === 404
+			? 'The billing portal is not available on this server.'
+			: errorText(r.error ? r.error.code : 'unknown', r.error && r.error.message,
+				r.retryAfter)], true);
+	}
+
+	/* True for an http(s) URL: the only kind of address a redirect from the API may send us to. */
+	function safeRedirect(url) {
+		try {
+			const u = new URL(url, window.location.href);
+			return u.protocol === 'https:' || u.protocol === 'http:';
+		} catch (e) {
+			return false;
+		}
+	}
+
+	/* ?next= after a login: a path on this site, never another origin. */
+	function nextPath() {
+		const next = new URLSearchParams(window.location.search).get('next') || '';
+		return /^\/(?![\/\\])[A-Za-z0-9._~\/?=&%-]*$/.test(next) ? next : null;
+	}
+
 	function showLogin(message, kind) {
 		$('profile').hidden = true;
 		$('login').hidden = false;
@@ -485,20 +609,30 @@
 			'background; reload this page in a minute to see it.';
 	}
 
-	function showUser(user, token) {
+	/* sub: the subscription when the answer carried one (null for none), else undefined. */
+	async function showUser(user, token, sub) {
 		const mine = session;
 		$('customer-status').textContent = '';
 		renderProfile(user);
 		if (!user.stripeCustomerId) {
 			waitForCustomer(token, mine);
 		}
+		if (sub === undefined) {
+			/* A login answer has no subscription: ask for the profile's. */
+			const r = await api('GET', '/v1/users/me', { token: token });
+			if (mine !== session) {
+				return;
+			}
+			sub = r.ok ? subscriptionOf(r.body.data) : undefined;
+		}
+		renderSubscription(sub);
 	}
 
 	async function loadProfile(token) {
 		const r = await api('GET', '/v1/users/me', { token: token });
 		const user = r.ok && r.body.data && r.body.data.user;
 		if (user) {
-			showUser(user, token);
+			showUser(user, token, subscriptionOf(r.body.data) || null);
 			return;
 		}
 		if (r.status === 401) {
@@ -545,8 +679,13 @@
 				setToken(data.access_token);
 				form.elements.password.value = '';
 				session++;
+				const next = nextPath();
+				if (next) {
+					window.location.assign(next);
+					return;
+				}
 				if (data.user) {
-					showUser(data.user, data.access_token);
+					showUser(data.user, data.access_token, subscriptionOf(data));
 				} else {
 					await loadProfile(data.access_token);
 				}
@@ -583,16 +722,43 @@
 		const outcome = $('outcome');
 		const signedUp = showQueryOutcome(outcome);
 		initLogin();
+		const portal = $('billing-portal');
+		if (portal) {
+			portal.addEventListener('click', function () {
+				openBillingPortal(portal, $('account-status'));
+			});
+		}
 		const token = getToken();
 		if (token) {
 			loadProfile(token);
 		} else {
-			showLogin(signedUp ? 'Log in with your new account to see your profile.' : '');
+			showLogin(signedUp ? 'Log in with your new account to see your profile.'
+				: (nextPath() ? 'Log in to continue.' : ''));
 			if (signedUp) {
 				outcome.focus();
 			}
 		}
 	}
+
+	/* What www/shop.js uses. */
+	window.paybridge = Object.freeze({
+		$: $,
+		api: api,
+		busy: busy,
+		clearNotice: clearNotice,
+		errorText: errorText,
+		formatDate: formatDate,
+		getToken: getToken,
+		link: link,
+		notify: notify,
+		openBillingPortal: openBillingPortal,
+		safeRedirect: safeRedirect,
+		setToken: setToken,
+		sleep: sleep,
+		statusLabel: statusLabel,
+		subscriptionOf: subscriptionOf,
+		timeValue: timeValue,
+	});
 
 	function init() {
 		const page = document.body.dataset.page;

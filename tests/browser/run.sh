@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The browser test: Debian's Chromium, driven by playwright-core, signs up through
-# www/signup.html and reads the profile on www/account.html, against a fresh stack (MariaDB,
-# the Stripe emulator, paybridge, nginx serving www/):
+# The browser tests: Debian's Chromium, driven by playwright-core, against a fresh stack
+# (MariaDB, the Stripe emulator, paybridge, nginx and Apache serving www/):
+# signup.test.mjs signs up through www/signup.html and reads the profile on
+# www/account.html; walk.test.mjs walks the site from signup to a paid order and a
+# subscription, checks the Content-Security-Policy, and the live status through nginx
+# (Server-Sent Events) and Apache (long-poll). A demo catalog is seeded first.
 #
 #   tests/browser/run.sh BUILDDIR
 #
 # Installs Chromium when it is missing and this runs as root (otherwise says how), and the
 # pinned playwright-core (npm ci) when tests/browser/node_modules is missing; playwright-core
-# never downloads a browser of its own. The screenshots stay in the run directory, which is
-# printed; on success only the database files are removed from it.
+# never downloads a browser of its own. The screenshots (one per page) stay in the run
+# directory, which is printed; on success only the database files are removed from it.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 here=$top/tests/browser
@@ -59,7 +62,29 @@ trap cleanup EXIT
 # shellcheck disable=SC1091
 . "$run/env"
 
+nginx_url=http://127.0.0.1:$PB_NGINX_PORT
+# Where Stripe's hosted pages send the browser back: the site on the stack's nginx. The
+# keys are the checkout work's (checkout_success_url with {CHECKOUT_SESSION_ID},
+# checkout_cancel_url, billing_portal_return_url); paybridge reads only the PAYBRIDGE_*
+# variables of keys it knows, so a build without Checkout ignores them. The nginx port is
+# chosen by stack.sh up, so paybridge is restarted once to see them.
+export PAYBRIDGE_CHECKOUT_SUCCESS_URL="$nginx_url/thanks.html?session_id={CHECKOUT_SESSION_ID}"
+export PAYBRIDGE_CHECKOUT_CANCEL_URL="$nginx_url/shop.html?checkout=canceled"
+export PAYBRIDGE_BILLING_PORTAL_RETURN_URL="$nginx_url/account.html"
+PB_RUN=$run "$top/tests/integration/stack.sh" paybridge-stop
+PB_RUN=$run "$top/tests/integration/stack.sh" paybridge-start
+
+# The demo catalog: one product paid once, one plan renewed monthly, both in Stripe
+# (Checkout needs their prices).
+ctl() { "$build/paybridgectl" -c "$run/paybridge.conf" "$@"; }
+ctl products add --slug browser-guide --name 'Field guide' --amount 1999 --currency usd \
+	--description 'A one-time purchase.' >/dev/null
+ctl products add --slug browser-plan --name 'Monthly plan' --amount 900 --currency usd \
+	--interval month --description 'Renews every month until canceled.' >/dev/null
+ctl products sync-to-stripe >"$run/sync.log" 2>&1 || { cat "$run/sync.log" >&2; die "sync-to-stripe failed"; }
+
 status=0
-PB_BASE_URL="http://127.0.0.1:$PB_NGINX_PORT" PB_SCREENSHOT_DIR="$run" PB_CHROMIUM="$chromium" \
-	node --test "$here/signup.test.mjs" || status=$?
+PB_BASE_URL=$nginx_url PB_APACHE_URL="http://127.0.0.1:$PB_APACHE_PORT" \
+	PB_SCREENSHOT_DIR="$run" PB_CHROMIUM="$chromium" \
+	node --test --test-concurrency=1 "$here/signup.test.mjs" "$here/walk.test.mjs" || status=$?
 exit "$status"
