@@ -13,6 +13,11 @@ src_libpaybridge_a_SOURCES += \
 	src/services/orders.c src/services/orders.h \
 	src/services/payments.c src/services/payments.h src/services/payments_internal.h \
 	src/services/guest_payments.c src/services/guest_payments.h
+
+# Checkout, subscriptions and the billing portal (issue 11).
+src_libpaybridge_a_SOURCES += \
+	src/services/checkout.c src/services/checkout.h \
+	src/services/subscriptions.c src/services/subscriptions.h
 src_libpaybridge_a_SOURCES += \
 	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
 	src/services/webhook_effects.c src/services/webhook_customers.c \

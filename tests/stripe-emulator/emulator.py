@@ -1765,6 +1765,8 @@ class Emulator:
             cape = p["cancel_at_period_end"]
             ch["cancel_at_period_end"] = cape
             ch["cancel_at"] = sub["items"]["data"][0]["current_period_end"] if cape else None
+            # As Stripe: canceled_at is the time of the latest request to cancel at period end.
+            ch["canceled_at"] = self.now() if cape else None
             ch["cancellation_details"] = dict(sub["cancellation_details"],
                                               reason="cancellation_requested" if cape else None)
         if "cancel_at" in p:
