@@ -23,22 +23,40 @@
 #include "util/arena.h"
 #include "util/conf.h"
 
-/* Whether p can be sold quantity times in mode; PB_EFIELDS with why when not. */
+const char *
+checkout_mode_problem(const char *mode)
+{
+	if (mode == NULL || (strcmp(mode, "payment") != 0 && strcmp(mode, "subscription") != 0 &&
+	    strcmp(mode, "setup") != 0))
+		return "must be payment or subscription";
+	if (strcmp(mode, "setup") == 0)
+		return "setup is not offered: save a card with POST "
+		    "/v1/payments/customer/setup-intents";
+	return NULL;
+}
+
+const char *
+checkout_product_problem(const struct product *p, bool subscription)
+{
+	if (!p->active)
+		return "is no longer sold";
+	if (!subscription && p->recurring)
+		return "is a subscription: use mode subscription";
+	if (subscription && !p->recurring)
+		return "is a one-time product: use mode payment";
+	if (subscription && p->stripe_price_id == NULL)
+		return "has no Stripe price yet: an operator must sync the catalog to Stripe";
+	return NULL;
+}
+
+/* Whether product_id can be sold quantity times in the mode; PB_EFIELDS with why if not. */
 static enum pb_err
 product_for_mode(struct app *app, struct arena *a, uint64_t product_id, int64_t quantity,
     bool subscription, struct product *p, struct payment_problem *why)
 {
+	const char *problem;
 	enum pb_err err;
 
-	if (!subscription) {
-		err = repo_products_get(app->db, a, product_id, p);
-		if (err == PB_OK && p->recurring)
-			return payments_refuse(why, PB_EFIELDS, "productId", NULL,
-			    "is a subscription: use mode subscription");
-		/* Unknown, archived, too much or too little: as an intent would say. */
-		return err == PB_OK || err == PB_ENOTFOUND ?
-		    payments_priced(app, a, product_id, quantity, p, why) : err;
-	}
 	if (quantity < 1 || quantity > PAYMENTS_QUANTITY_MAX)
 		return payments_refuse(why, PB_EFIELDS, "quantity", NULL,
 		    "must be an integer from 1 to 100");
@@ -47,15 +65,11 @@ product_for_mode(struct app *app, struct arena *a, uint64_t product_id, int64_t 
 		return payments_refuse(why, PB_EFIELDS, "productId", NULL, "names no product");
 	if (err != PB_OK)
 		return err;
-	if (!p->active)
-		return payments_refuse(why, PB_EFIELDS, "productId", NULL, "is no longer sold");
-	if (!p->recurring)
-		return payments_refuse(why, PB_EFIELDS, "productId", NULL,
-		    "is a one-time product: use mode payment");
-	if (p->stripe_price_id == NULL)
-		return payments_refuse(why, PB_EFIELDS, "productId", NULL,
-		    "has no Stripe price yet: an operator must sync the catalog to Stripe");
-	return PB_OK;
+	problem = checkout_product_problem(p, subscription);
+	if (problem != NULL)
+		return payments_refuse(why, PB_EFIELDS, "productId", NULL, problem);
+	/* A one-time amount within Stripe's bounds, as for an intent. */
+	return subscription ? PB_OK : payments_priced(app, a, product_id, quantity, p, why);
 }
 
 enum pb_err
@@ -75,13 +89,8 @@ checkout_create_session(struct app *app, struct arena *a, uint64_t user_id,
 
 	memset(why, 0, sizeof(*why));
 	memset(out, 0, sizeof(*out));
-	if (strcmp(mode, "setup") == 0)
-		return payments_refuse(why, PB_EFIELDS, "mode", NULL,
-		    "setup is not offered: save a card with POST "
-		    "/v1/payments/customer/setup-intents");
-	if (strcmp(mode, "payment") != 0 && strcmp(mode, "subscription") != 0)
-		return payments_refuse(why, PB_EFIELDS, "mode", NULL,
-		    "must be payment or subscription");
+	if (checkout_mode_problem(mode) != NULL)
+		return payments_refuse(why, PB_EFIELDS, "mode", NULL, checkout_mode_problem(mode));
 	subscription = strcmp(mode, "subscription") == 0;
 	/* Refused input costs no customer creation: the product is checked first. */
 	err = product_for_mode(app, a, product_id, quantity, subscription, &p, why);

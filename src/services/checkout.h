@@ -6,6 +6,7 @@
 #ifndef PB_SERVICES_CHECKOUT_H
 #define PB_SERVICES_CHECKOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "services/payments.h"
@@ -21,6 +22,14 @@ struct checkout_view {
 	const char *mode;
 	int64_t expires_at;	/* Unix seconds */
 };
+
+struct product;
+
+/* Why mode cannot be asked for (a message for the field), NULL when it can. Pure. */
+const char *checkout_mode_problem(const char *mode);
+
+/* Why p cannot be sold in a session of that kind (a message for productId), or NULL. Pure. */
+const char *checkout_product_problem(const struct product *p, bool subscription);
 
 /*
  * Opens a Checkout Session for quantity of product_id in mode ("payment" or

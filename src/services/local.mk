@@ -65,3 +65,10 @@ tests_unit_test_catalog_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 
 # The caller's payment methods and setup intents (issue 9).
 src_libpaybridge_a_SOURCES += src/services/payment_methods.c src/services/payment_methods.h
+
+# The pure rules of checkout and subscriptions (issue 11).
+check_PROGRAMS += tests/unit/test_checkout
+TESTS += tests/unit/test_checkout
+tests_unit_test_checkout_SOURCES = tests/unit/test_checkout.c tests/unit/unit.h
+tests_unit_test_checkout_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_checkout_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

@@ -33,9 +33,8 @@ subscriptions_current(struct app *app, struct arena *a, uint64_t user_id,
 	return repo_subs_current(app->db, a, user_id, out);
 }
 
-/* The newest time sub itself records, in Unix seconds. */
-static int64_t
-latest_time(const struct stripe_subscription *sub)
+int64_t
+subscriptions_guard_time(const struct stripe_subscription *sub)
 {
 	const int64_t t[] = { sub->created, sub->current_period_start, sub->canceled_at,
 		sub->ended_at };
@@ -89,7 +88,7 @@ subscriptions_cancel(struct app *app, struct arena *a, uint64_t user_id, const c
 		return payments_stripe_failed(app, err, why);
 	e = (struct wh_event){
 		.type = "customer.subscription.retrieved",
-		.created = latest_time(&sub),
+		.created = subscriptions_guard_time(&sub),
 		.root = sub.raw,
 		.object = sub.raw,
 		.object_id = sub.id,

@@ -26,6 +26,15 @@ enum pb_err subscriptions_list(struct app *app, struct arena *a, uint64_t user_i
 enum pb_err subscriptions_current(struct app *app, struct arena *a, uint64_t user_id,
     struct sub_view *out);
 
+struct stripe_subscription;
+
+/*
+ * The time a subscription Stripe just answered counts as, for the webhooks' stale guard:
+ * the newest of its created, current_period_start, canceled_at and ended_at (Unix
+ * seconds, Stripe's clock). Pure.
+ */
+int64_t subscriptions_guard_time(const struct stripe_subscription *sub);
+
 /*
  * Cancels user_id's subscription id: at the end of the period (at_period_end) or now.
  * op_key (NULL: none) keys the Stripe call. Another user's or an unknown subscription is
