@@ -15,6 +15,7 @@
 #include "http/request.h"
 #include "services/accounts.h"
 #include "services/payments.h"
+#include "stripe/client.h"
 #include "util/secure.h"
 #include "util/strnum.h"
 #include "util/timeutil.h"
@@ -140,6 +141,20 @@ handlers_page_id(struct request *req, size_t *limit, uint64_t *after,
 		err = PB_EFIELDS;
 	}
 	*after = (uint64_t)v;
+	return err;
+}
+
+enum pb_err
+handlers_page_stripe(struct request *req, size_t *limit, const char **after,
+    struct json_object **fields)
+{
+	enum pb_err err;
+
+	err = handlers_page(req, limit, after, fields);
+	if ((err == PB_OK || err == PB_EFIELDS) && *after != NULL && !stripe_id_valid(*after)) {
+		(void)handlers_field_error(fields, "startingAfter", HANDLERS_CURSOR_MESSAGE);
+		err = PB_EFIELDS;
+	}
 	return err;
 }
 

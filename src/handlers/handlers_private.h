@@ -73,6 +73,10 @@ enum pb_err handlers_page(struct request *req, size_t *limit, const char **after
 enum pb_err handlers_page_id(struct request *req, size_t *limit, uint64_t *after,
     struct json_object **fields);
 
+/* handlers_page for lists whose cursor is a Stripe id (the id each item shows). */
+enum pb_err handlers_page_stripe(struct request *req, size_t *limit, const char **after,
+    struct json_object **fields);
+
 /* The JSON of one item of a list (a new object), NULL when out of memory. */
 typedef struct json_object *(*handlers_item_json)(const void *item);
 

@@ -198,12 +198,7 @@ handle_payments_list(struct app *app, struct request *req, struct response *resp
 	bool more;
 	enum pb_err err;
 
-	err = handlers_page(req, &limit, &after, &fields);
-	if ((err == PB_OK || err == PB_EFIELDS) && after != NULL && !payments_id_valid(after)) {
-		(void)handlers_field_error(&fields, "startingAfter",
-		    HANDLERS_CURSOR_MESSAGE);
-		err = PB_EFIELDS;
-	}
+	err = handlers_page_stripe(req, &limit, &after, &fields);
 	if (err == PB_EFIELDS)
 		return handlers_answer_fields(resp, fields);
 	if (err != PB_OK)

@@ -77,22 +77,13 @@ handle_subscriptions_list(struct app *app, struct request *req, struct response 
 	bool more;
 	enum pb_err err;
 
-	/* The cursor is a Stripe id, as for intents: the id each item shows. */
-	err = handlers_page(req, &limit, &after, &fields);
-	if ((err == PB_OK || err == PB_EFIELDS) && after != NULL && !payments_id_valid(after)) {
-		(void)handlers_field_error(&fields, "startingAfter", HANDLERS_CURSOR_MESSAGE);
-		err = PB_EFIELDS;
-	}
+	err = handlers_page_stripe(req, &limit, &after, &fields);
 	if (err == PB_EFIELDS)
 		return handlers_answer_fields(resp, fields);
 	if (err != PB_OK)
 		return err;
 	err = subscriptions_list(app, req->arena, (uint64_t)req->user_id, after, limit, &v, &n,
 	    &more);
-	if (err == PB_ENOTFOUND) {
-		(void)handlers_field_error(&fields, "startingAfter", HANDLERS_CURSOR_MESSAGE);
-		return handlers_answer_fields(resp, fields);
-	}
 	if (err != PB_OK)
 		return err;
 	return handlers_answer_items(resp, v, n, sizeof(*v), subscription_item, more,
