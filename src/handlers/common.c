@@ -14,6 +14,8 @@
 #include "http/form.h"
 #include "http/request.h"
 #include "services/accounts.h"
+#include "services/payments.h"
+#include "stripe/client.h"
 #include "util/json.h"
 #include "util/secure.h"
 #include "util/strnum.h"
@@ -128,6 +130,20 @@ handlers_page_id(struct request *req, size_t *limit, uint64_t *after,
 		err = PB_EFIELDS;
 	}
 	*after = (uint64_t)v;
+	return err;
+}
+
+enum pb_err
+handlers_page_stripe(struct request *req, size_t *limit, const char **after,
+    struct json_object **fields)
+{
+	enum pb_err err;
+
+	err = handlers_page(req, limit, after, fields);
+	if ((err == PB_OK || err == PB_EFIELDS) && *after != NULL && !stripe_id_valid(*after)) {
+		(void)handlers_field_error(fields, "startingAfter", HANDLERS_CURSOR_MESSAGE);
+		err = PB_EFIELDS;
+	}
 	return err;
 }
 
@@ -329,4 +345,45 @@ handlers_answer_throttled(struct response *resp, int64_t retry_after_s)
 	if (err == PB_OK)
 		err = response_header(resp, "Retry-After", seconds);
 	return err;
+}
+
+/* Answers a failure the service explained in why; other errors go back to the caller. */
+enum pb_err
+handlers_answer_problem(struct response *resp, enum pb_err err,
+    const struct payment_problem *why)
+{
+	struct json_object *fields = NULL;
+
+	if (err == PB_EFIELDS && why->field != NULL) {
+		if (!handlers_field_error(&fields, why->field, why->message))
+			return PB_ENOMEM;
+		return handlers_answer_fields(resp, fields);
+	}
+	if (why->code == NULL)
+		return err;
+	return response_error_status(resp, why->stripe_down ? 503 : pb_err_status(err), why->code,
+	    why->message, NULL);
+}
+
+/* Refuses every member of body not in allowed[0..n), and says why amounts are refused. */
+void
+handlers_only_members(struct json_object *body, const char *const *allowed, size_t n,
+    struct json_object **fields)
+{
+	size_t i;
+
+	if (body == NULL)
+		return;
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		for (i = 0; i < n && strcmp(key, allowed[i]) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		if (strcmp(key, "amount") == 0 || strcmp(key, "currency") == 0)
+			(void)handlers_field_error(fields, key,
+			    "is decided by the server from the product");
+		else
+			(void)handlers_field_error(fields, key, "is not an accepted field");
+	}
 }

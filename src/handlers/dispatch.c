@@ -6,8 +6,10 @@
 #include "handlers/dispatch.h"
 #include "handlers/handlers_private.h"
 #include "handlers/health.h"
+#include "handlers/checkout.h"
 #include "handlers/orders.h"
 #include "handlers/payments.h"
+#include "handlers/subscriptions.h"
 #include "handlers/products.h"
 #include "handlers/payment_methods.h"
 #include "handlers/testing.h"
@@ -50,6 +52,14 @@ static const struct route routes[] = {
 	    ROUTE_AUTH | ROUTE_BODY, "payments_refund" },
 	{ HTTP_POST, "/v1/payments/guest/intents", handle_payments_guest_create, ROUTE_BODY,
 	    "payments_guest_create" },
+	{ HTTP_POST, "/v1/checkout/sessions", handle_checkout_create, ROUTE_AUTH | ROUTE_BODY,
+	    "checkout_create" },
+	{ HTTP_POST, "/v1/billing-portal/sessions", handle_billing_portal_create,
+	    ROUTE_AUTH | ROUTE_BODY, "billing_portal_create" },
+	{ HTTP_GET, "/v1/subscriptions", handle_subscriptions_list, ROUTE_AUTH,
+	    "subscriptions_list" },
+	{ HTTP_POST, "/v1/subscriptions/{id}/cancel", handle_subscriptions_cancel,
+	    ROUTE_AUTH | ROUTE_BODY, "subscriptions_cancel" },
 	{ HTTP_GET, "/v1/orders", handle_orders_list, ROUTE_AUTH, "orders_list" },
 	{ HTTP_GET, "/v1/orders/{id}", handle_orders_get, ROUTE_AUTH, "orders_get" },
 	{ HTTP_POST, "/v1/webhooks/stripe", handle_webhooks_stripe, ROUTE_RAW_BODY,

@@ -20,6 +20,8 @@
 
 struct account;
 struct accounts_session;
+struct payment_problem;
+struct sub_view;
 struct request;
 
 /* Most offending members one error lists, so a hostile body cannot inflate the answer. */
@@ -71,6 +73,10 @@ enum pb_err handlers_page(struct request *req, size_t *limit, const char **after
 enum pb_err handlers_page_id(struct request *req, size_t *limit, uint64_t *after,
     struct json_object **fields);
 
+/* handlers_page for lists whose cursor is a Stripe id (the id each item shows). */
+enum pb_err handlers_page_stripe(struct request *req, size_t *limit, const char **after,
+    struct json_object **fields);
+
 /* The JSON of one item of a list (a new object), NULL when out of memory. */
 typedef struct json_object *(*handlers_item_json)(const void *item);
 
@@ -93,6 +99,27 @@ enum pb_err handlers_answer_fields(struct response *resp, struct json_object *fi
 
 /* Adds name: message to *fields (made on first use). false when out of memory. */
 bool handlers_field_error(struct json_object **fields, const char *name, const char *message);
+
+/*
+ * Answers a failure a payments-like service explained in why (services/payments.h): the
+ * field's 422, or why->code with the error's status (503 when Stripe is away). Other
+ * errors are returned for the dispatcher to answer.
+ */
+enum pb_err handlers_answer_problem(struct response *resp, enum pb_err err,
+    const struct payment_problem *why);
+
+/*
+ * Adds to *fields a message for every member of body not in allowed[0..n) (amount and
+ * currency: decided by the server).
+ */
+void handlers_only_members(struct json_object *body, const char *const *allowed, size_t n,
+    struct json_object **fields);
+
+/*
+ * The caller's current subscription as GET /v1/users/me shows it: {id, status, product:
+ * {id, name}, currentPeriodEnd}. NULL when out of memory.
+ */
+struct json_object *handlers_subscription_summary_json(const struct sub_view *v);
 
 /* Overwrites the string member key of body (a password) with zeros, if it is one. */
 void handlers_wipe_member(struct json_object *body, const char *key);

@@ -21,3 +21,8 @@ src_libpaybridge_a_SOURCES += src/handlers/products.c src/handlers/products.h
 
 # The caller's payment methods and setup intents (issue 9).
 src_libpaybridge_a_SOURCES += src/handlers/payment_methods.c src/handlers/payment_methods.h
+
+# Checkout, subscriptions and the billing portal (issue 11).
+src_libpaybridge_a_SOURCES += \
+	src/handlers/checkout.c src/handlers/checkout.h \
+	src/handlers/subscriptions.c src/handlers/subscriptions.h

@@ -41,46 +41,6 @@ answer_intent(struct response *resp, int status, const struct payment_view *v)
 	return err;
 }
 
-/* Answers a failure the service explained in why; other errors go back to the caller. */
-static enum pb_err
-answer_problem(struct response *resp, enum pb_err err, const struct payment_problem *why)
-{
-	struct json_object *fields = NULL;
-
-	if (err == PB_EFIELDS && why->field != NULL) {
-		if (!handlers_field_error(&fields, why->field, why->message))
-			return PB_ENOMEM;
-		return handlers_answer_fields(resp, fields);
-	}
-	if (why->code == NULL)
-		return err;
-	return response_error_status(resp, why->stripe_down ? 503 : pb_err_status(err), why->code,
-	    why->message, NULL);
-}
-
-/* Refuses every member of body not in allowed[0..n), and says why amounts are refused. */
-static void
-only_members(struct json_object *body, const char *const *allowed, size_t n,
-    struct json_object **fields)
-{
-	size_t i;
-
-	if (body == NULL)
-		return;
-	json_object_object_foreach(body, key, val) {
-		(void)val;
-		for (i = 0; i < n && strcmp(key, allowed[i]) != 0; i++)
-			;
-		if (i < n)
-			continue;
-		if (strcmp(key, "amount") == 0 || strcmp(key, "currency") == 0)
-			(void)handlers_field_error(fields, key,
-			    "is decided by the server from the product");
-		else
-			(void)handlers_field_error(fields, key, "is not an accepted field");
-	}
-}
-
 /* ---- create ---- */
 
 static const char *const create_fields[] = { "productId", "quantity" };
@@ -97,13 +57,13 @@ create(struct app *app, struct request *req, struct response *resp, const struct
 	(void)handlers_int_member(req->json, "productId", true, 1, INT64_MAX, &product, &fields);
 	(void)handlers_int_member(req->json, "quantity", true, 1, PAYMENTS_QUANTITY_MAX, &quantity,
 	    &fields);
-	only_members(req->json, create_fields, 2, &fields);
+	handlers_only_members(req->json, create_fields, 2, &fields);
 	if (fields != NULL)
 		return handlers_answer_fields(resp, fields);
 	err = payments_create_intent(app, req->arena, (uint64_t)req->user_id, (uint64_t)product,
 	    quantity, idem->op_key, &v, &why);
 	if (err != PB_OK)
-		return answer_problem(resp, err, &why);
+		return handlers_answer_problem(resp, err, &why);
 	return answer_intent(resp, 201, &v);
 }
 
@@ -157,7 +117,7 @@ handle_payments_guest_create(struct app *app, struct request *req, struct respon
 	(void)handlers_int_member(req->json, "productId", true, 1, INT64_MAX, &product, &fields);
 	(void)handlers_int_member(req->json, "quantity", true, 1, PAYMENTS_QUANTITY_MAX, &quantity,
 	    &fields);
-	only_members(req->json, guest_fields, 4, &fields);
+	handlers_only_members(req->json, guest_fields, 4, &fields);
 	if (fields != NULL)
 		return handlers_answer_fields(resp, fields);
 	err = guest_create_intent(app, req->arena, email, name, req->remote_addr,
@@ -169,7 +129,7 @@ handle_payments_guest_create(struct app *app, struct request *req, struct respon
 		return err == PB_OK ? response_header(resp, "Retry-After", seconds) : err;
 	}
 	if (err != PB_OK)
-		return answer_problem(resp, err, &why);
+		return handlers_answer_problem(resp, err, &why);
 	return answer_intent(resp, 201, &v);
 }
 
@@ -191,12 +151,7 @@ handle_payments_list(struct app *app, struct request *req, struct response *resp
 	bool more;
 	enum pb_err err;
 
-	err = handlers_page(req, &limit, &after, &fields);
-	if ((err == PB_OK || err == PB_EFIELDS) && after != NULL && !payments_id_valid(after)) {
-		(void)handlers_field_error(&fields, "startingAfter",
-		    HANDLERS_CURSOR_MESSAGE);
-		err = PB_EFIELDS;
-	}
+	err = handlers_page_stripe(req, &limit, &after, &fields);
 	if (err == PB_EFIELDS)
 		return handlers_answer_fields(resp, fields);
 	if (err != PB_OK)
@@ -312,7 +267,7 @@ handle_payments_confirm(struct app *app, struct request *req, struct response *r
 	err = payments_confirm(app, req->arena, (uint64_t)req->user_id, id, v[0], v[1], &out,
 	    &why);
 	if (err != PB_OK)
-		return answer_problem(resp, err, &why);
+		return handlers_answer_problem(resp, err, &why);
 	return answer_intent(resp, 200, &out);
 }
 
@@ -328,7 +283,7 @@ handle_payments_cancel(struct app *app, struct request *req, struct response *re
 		return PB_ENOTFOUND;
 	err = payments_cancel(app, req->arena, (uint64_t)req->user_id, id, &out, &why);
 	if (err != PB_OK)
-		return answer_problem(resp, err, &why);
+		return handlers_answer_problem(resp, err, &why);
 	return answer_intent(resp, 200, &out);
 }
 
@@ -363,13 +318,13 @@ refund(struct app *app, struct request *req, struct response *resp, const struct
 			(void)handlers_field_error(&fields, "reason",
 			    "must be duplicate, fraudulent or requested_by_customer");
 	}
-	only_members(req->json, refund_fields, 2, &fields);
+	handlers_only_members(req->json, refund_fields, 2, &fields);
 	if (fields != NULL)
 		return handlers_answer_fields(resp, fields);
 	err = payments_refund(app, req->arena, req->user_role, id, amount, reason,
 	    idem->row_id != 0 ? idem->op_key : NULL, &out, &why);
 	if (err != PB_OK)
-		return answer_problem(resp, err, &why);
+		return handlers_answer_problem(resp, err, &why);
 	data = json_object_new_object();
 	if (data == NULL || !handlers_json_add_str(data, "id", out.id) ||
 	    !handlers_json_add_str(data, "status", out.status) ||

@@ -16,6 +16,7 @@
 #include "services/accounts.h"
 #include "services/app.h"
 #include "services/profile.h"
+#include "services/subscriptions.h"
 #include "util/arena.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -182,14 +183,30 @@ answer:
 enum pb_err
 handle_users_me(struct app *app, struct request *req, struct response *resp)
 {
+	struct json_object *data;
+	struct sub_view sub;
 	struct account u;
 	enum pb_err err;
+	bool ok;
 
 	err = accounts_get(app, req->arena, (uint64_t)req->user_id, req->user_role,
 	    (uint64_t)req->user_id, &u);
 	if (err != PB_OK)
 		return err;
-	return handlers_answer_user(resp, 200, &u, NULL);
+	err = subscriptions_current(app, req->arena, (uint64_t)req->user_id, &sub);
+	if (err != PB_OK && err != PB_ENOTFOUND)
+		return err;
+	data = json_object_new_object();
+	if (data == NULL)
+		return PB_ENOMEM;
+	ok = err == PB_OK ?
+	    handlers_json_add(data, "subscription", handlers_subscription_summary_json(&sub)) :
+	    handlers_json_add_str(data, "subscription", NULL);
+	if (!ok) {
+		json_object_put(data);
+		return PB_ENOMEM;
+	}
+	return handlers_answer_user(resp, 200, &u, data);
 }
 
 enum pb_err

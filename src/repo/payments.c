@@ -127,8 +127,10 @@ repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret)
 	"client_secret, last_error_code, refreshed_at, created_at"
 
 static void
-read_pi(const struct db_result *r, size_t row, struct pi_view *v)
+read_pi(const struct db_result *r, size_t row, void *item)
 {
+	struct pi_view *v = item;
+
 	v->row_id = db_uint(r, row, 0);
 	v->stripe_id = db_str(r, row, 1);
 	v->user_id = db_uint(r, row, 2);
@@ -187,33 +189,56 @@ cursor_row(struct db *db, struct arena *a, const char *sql, struct db_arg key,
 	return err;
 }
 
-enum pb_err
-repo_pi_list(struct db *db, struct arena *a, uint64_t user_id, const char *starting_after,
-    size_t limit, struct pi_view **items, size_t *n, bool *more)
+/* Reads row row of r into item. */
+typedef void (*read_row_fn)(const struct db_result *r, size_t row, void *item);
+
+/*
+ * One page of user_id's rows, newest first: after the row cursor_sql finds for key (when
+ * has_key; one that is not user_id's is PB_ENOTFOUND), at most limit of those list_sql
+ * gives (bound to the user, the cursor's row id and the probe), each read by read into
+ * *items (size bytes each, in the arena).
+ */
+static enum pb_err
+list_page(struct db *db, struct arena *a, const char *cursor_sql, bool has_key,
+    struct db_arg key, const char *list_sql, uint64_t user_id, size_t limit, size_t size,
+    read_row_fn read, void **items, size_t *n, bool *more)
 {
 	uint64_t after = UINT64_MAX;
 	struct db_result r;
 	enum pb_err err;
 
-	if (starting_after != NULL) {
-		err = cursor_row(db, a,
-		    "SELECT id FROM payment_intents WHERE stripe_id = ? AND user_id = ?",
-		    DB_STR(starting_after), user_id, &after);
+	if (has_key) {
+		err = cursor_row(db, a, cursor_sql, key, user_id, &after);
 		if (err != PB_OK)
 			return err;
 	}
-	err = db_query(db, a,
-	    "SELECT " PI_COLUMNS " FROM payment_intents WHERE user_id = ? AND id < ? "
-	    "ORDER BY id DESC LIMIT ?",
+	err = db_query(db, a, list_sql,
 	    DB_ARGS(DB_UINT(user_id), DB_UINT(after), DB_UINT(PAGE_PROBE(limit))), &r);
 	if (err != PB_OK)
 		return err;
-	*items = page(a, &r, limit, sizeof(**items), n, more);
+	*items = page(a, &r, limit, size, n, more);
 	if (*n > 0 && *items == NULL)
 		return PB_ENOMEM;
 	for (size_t i = 0; i < *n; i++)
-		read_pi(&r, i, &(*items)[i]);
+		read(&r, i, (char *)*items + i * size);
 	return PB_OK;
+}
+
+enum pb_err
+repo_pi_list(struct db *db, struct arena *a, uint64_t user_id, const char *starting_after,
+    size_t limit, struct pi_view **items, size_t *n, bool *more)
+{
+	void *page_items = NULL;
+	enum pb_err err;
+
+	err = list_page(db, a,
+	    "SELECT id FROM payment_intents WHERE stripe_id = ? AND user_id = ?",
+	    starting_after != NULL, DB_STR(starting_after),
+	    "SELECT " PI_COLUMNS " FROM payment_intents WHERE user_id = ? AND id < ? "
+	    "ORDER BY id DESC LIMIT ?", user_id, limit, sizeof(**items), read_pi,
+	    &page_items, n, more);
+	*items = page_items;
+	return err;
 }
 
 enum pb_err
@@ -284,8 +309,10 @@ repo_orders_insert(struct db *db, const struct order_row *o)
 	"o.created_at FROM orders o LEFT JOIN products p ON p.id = o.product_id"
 
 static void
-read_order(const struct db_result *r, size_t row, struct order_view *v)
+read_order(const struct db_result *r, size_t row, void *item)
 {
+	struct order_view *v = item;
+
 	v->id = db_uint(r, row, 0);
 	v->user_id = db_uint(r, row, 1);
 	v->product_id = db_uint(r, row, 2);
@@ -335,27 +362,15 @@ enum pb_err
 repo_orders_list(struct db *db, struct arena *a, uint64_t user_id, uint64_t starting_after,
     size_t limit, struct order_view **items, size_t *n, bool *more)
 {
-	uint64_t after = UINT64_MAX;
-	struct db_result r;
+	void *page_items = NULL;
 	enum pb_err err;
 
-	if (starting_after != 0) {
-		err = cursor_row(db, a, "SELECT id FROM orders WHERE id = ? AND user_id = ?",
-		    DB_UINT(starting_after), user_id, &after);
-		if (err != PB_OK)
-			return err;
-	}
-	err = db_query(db, a,
+	err = list_page(db, a, "SELECT id FROM orders WHERE id = ? AND user_id = ?",
+	    starting_after != 0, DB_UINT(starting_after),
 	    "SELECT " ORDER_COLUMNS " WHERE o.user_id = ? AND o.id < ? ORDER BY o.id DESC LIMIT ?",
-	    DB_ARGS(DB_UINT(user_id), DB_UINT(after), DB_UINT(PAGE_PROBE(limit))), &r);
-	if (err != PB_OK)
-		return err;
-	*items = page(a, &r, limit, sizeof(**items), n, more);
-	if (*n > 0 && *items == NULL)
-		return PB_ENOMEM;
-	for (size_t i = 0; i < *n; i++)
-		read_order(&r, i, &(*items)[i]);
-	return PB_OK;
+	    user_id, limit, sizeof(**items), read_order, &page_items, n, more);
+	*items = page_items;
+	return err;
 }
 
 enum pb_err
@@ -449,11 +464,13 @@ repo_subs_insert(struct db *db, const struct subscription_row *s)
 	return db_exec(db,
 	    "INSERT INTO subscriptions (stripe_id, user_id, product_id, stripe_price_id, quantity, "
 	    "status, current_period_start, current_period_end, cancel_at_period_end, canceled_at, "
-	    "ended_at, last_event_created) VALUES (?, ?, "
+	    "ended_at, last_event_created) VALUES (?, ?, COALESCE("
+	    "(SELECT id FROM products WHERE id = ?), "
 	    "(SELECT id FROM products WHERE stripe_price_id = ? OR stripe_product_id = ? "
-	    "ORDER BY stripe_price_id = ? DESC LIMIT 1), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    DB_ARGS(DB_STR(s->stripe_id), DB_UINT(s->user_id), DB_STR(s->price),
-		DB_STR(s->product), DB_STR(s->price), DB_STR(s->price), DB_UINT(s->quantity),
+	    "ORDER BY stripe_price_id = ? DESC LIMIT 1)), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(DB_STR(s->stripe_id), DB_UINT(s->user_id), opt_id(s->product_id),
+		DB_STR(s->price), DB_STR(s->product), DB_STR(s->price), DB_STR(s->price),
+		DB_UINT(s->quantity),
 		DB_STR(s->status), secs(s->period_start), secs(s->period_end),
 		DB_BOOL(s->cancel_at_period_end), secs(s->canceled_at), secs(s->ended_at),
 		DB_INT(s->event_created)),
@@ -474,6 +491,84 @@ repo_subs_update(struct db *db, const struct subscription_row *s)
 		secs(s->canceled_at), secs(s->ended_at), DB_INT(s->event_created),
 		DB_STR(s->stripe_id)),
 	    NULL, NULL);
+}
+
+#define SUB_COLUMNS \
+	"s.id, s.stripe_id, s.user_id, s.product_id, p.name, s.quantity, s.status, " \
+	"s.current_period_start, s.current_period_end, s.cancel_at_period_end, s.canceled_at, " \
+	"s.ended_at, s.latest_invoice_status, s.created_at " \
+	"FROM subscriptions s LEFT JOIN products p ON p.id = s.product_id"
+
+static void
+read_sub(const struct db_result *r, size_t row, void *item)
+{
+	struct sub_view *v = item;
+
+	v->row_id = db_uint(r, row, 0);
+	v->stripe_id = db_str(r, row, 1);
+	v->user_id = db_uint(r, row, 2);
+	v->product_id = db_uint(r, row, 3);
+	v->product_name = db_str(r, row, 4);
+	v->quantity = (uint32_t)db_uint(r, row, 5);
+	v->status = db_str(r, row, 6);
+	v->period_start = db_time(r, row, 7);
+	v->period_end = db_time(r, row, 8);
+	v->cancel_at_period_end = db_int(r, row, 9) != 0;
+	v->canceled_at = db_time(r, row, 10);
+	v->ended_at = db_time(r, row, 11);
+	v->latest_invoice_status = db_str(r, row, 12);
+	v->created_at = db_time(r, row, 13);
+}
+
+enum pb_err
+repo_subs_get(struct db *db, struct arena *a, const char *stripe_id, uint64_t user_id,
+    struct sub_view *out)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = db_query_one(db, a,
+	    "SELECT " SUB_COLUMNS " WHERE s.stripe_id = ? AND (? = 0 OR s.user_id = ?)",
+	    DB_ARGS(DB_STR(stripe_id), DB_UINT(user_id), DB_UINT(user_id)), &r);
+	if (err == PB_OK)
+		read_sub(&r, 0, out);
+	return err;
+}
+
+enum pb_err
+repo_subs_list(struct db *db, struct arena *a, uint64_t user_id, const char *starting_after,
+    size_t limit, struct sub_view **items, size_t *n, bool *more)
+{
+	void *page_items = NULL;
+	enum pb_err err;
+
+	err = list_page(db, a, "SELECT id FROM subscriptions WHERE stripe_id = ? AND user_id = ?",
+	    starting_after != NULL, DB_STR(starting_after),
+	    "SELECT " SUB_COLUMNS " WHERE s.user_id = ? AND s.id < ? ORDER BY s.id DESC LIMIT ?",
+	    user_id, limit, sizeof(**items), read_sub, &page_items, n, more);
+	*items = page_items;
+	return err;
+}
+
+enum pb_err
+repo_subs_current(struct db *db, struct arena *a, uint64_t user_id, struct sub_view *out)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = db_query(db, a,
+	    "SELECT " SUB_COLUMNS " WHERE s.user_id = ? AND "
+	    "s.status IN ('active', 'trialing', 'past_due') "
+	    "ORDER BY FIELD(s.status, 'active', 'trialing', 'past_due'), s.id DESC LIMIT 1",
+	    DB_ARGS(DB_UINT(user_id)), &r);
+	if (err != PB_OK)
+		return err;
+	if (r.nrows == 0)
+		return PB_ENOTFOUND;
+	read_sub(&r, 0, out);
+	return PB_OK;
 }
 
 enum pb_err

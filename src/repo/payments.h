@@ -194,6 +194,7 @@ struct subscription_row {
 	uint64_t user_id;
 	const char *price;		/* first item's price id ("" when none) */
 	const char *product;		/* first item's Stripe product id, NULL when none */
+	uint64_t product_id;		/* metadata[product_id] (ours), 0 when none */
 	uint32_t quantity;
 	const char *status;
 	int64_t period_start;		/* Unix seconds, 0 when none */
@@ -208,6 +209,39 @@ enum pb_err repo_subs_lock(struct db *db, struct arena *a, const char *stripe_id
     struct row_state *out);
 enum pb_err repo_subs_insert(struct db *db, const struct subscription_row *s);
 enum pb_err repo_subs_update(struct db *db, const struct subscription_row *s);
+
+/* A subscription as its owner reads it. Strings in the arena; times in microseconds. */
+struct sub_view {
+	uint64_t row_id;
+	const char *stripe_id;
+	uint64_t user_id;
+	uint64_t product_id;		/* 0: none */
+	const char *product_name;	/* NULL when none */
+	uint32_t quantity;
+	const char *status;
+	int64_t period_start;		/* 0 when none */
+	int64_t period_end;
+	bool cancel_at_period_end;
+	int64_t canceled_at;
+	int64_t ended_at;
+	const char *latest_invoice_status;	/* paid, payment_failed; NULL before any */
+	int64_t created_at;
+};
+
+/* Subscription stripe_id of user_id (0: of anyone). PB_ENOTFOUND when none. */
+enum pb_err repo_subs_get(struct db *db, struct arena *a, const char *stripe_id,
+    uint64_t user_id, struct sub_view *out);
+
+/* One page of user_id's subscriptions, newest first, after starting_after (NULL: newest). */
+enum pb_err repo_subs_list(struct db *db, struct arena *a, uint64_t user_id,
+    const char *starting_after, size_t limit, struct sub_view **items, size_t *n, bool *more);
+
+/*
+ * user_id's current subscription: one that is active, else trialing, else past_due (the
+ * newest of the first kind there is). PB_ENOTFOUND when none.
+ */
+enum pb_err repo_subs_current(struct db *db, struct arena *a, uint64_t user_id,
+    struct sub_view *out);
 
 /*
  * Records invoice (status "paid" or "payment_failed") as subscription's latest when it

@@ -15,6 +15,11 @@ src_libpaybridge_a_SOURCES += \
 	src/services/payments_json.c \
 	src/services/live.c src/services/live.h \
 	src/services/guest_payments.c src/services/guest_payments.h
+
+# Checkout, subscriptions and the billing portal (issue 11).
+src_libpaybridge_a_SOURCES += \
+	src/services/checkout.c src/services/checkout.h \
+	src/services/subscriptions.c src/services/subscriptions.h
 src_libpaybridge_a_SOURCES += \
 	src/services/webhooks.c src/services/webhooks.h src/services/webhooks_internal.h \
 	src/services/webhook_effects.c src/services/webhook_customers.c \
@@ -69,3 +74,10 @@ tests_unit_test_catalog_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 
 # The caller's payment methods and setup intents (issue 9).
 src_libpaybridge_a_SOURCES += src/services/payment_methods.c src/services/payment_methods.h
+
+# The pure rules of checkout and subscriptions (issue 11).
+check_PROGRAMS += tests/unit/test_checkout
+TESTS += tests/unit/test_checkout
+tests_unit_test_checkout_SOURCES = tests/unit/test_checkout.c tests/unit/unit.h
+tests_unit_test_checkout_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_checkout_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

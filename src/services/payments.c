@@ -61,9 +61,8 @@ payments_stripe_failed(struct app *app, enum pb_err err, struct payment_problem 
 	return payments_refuse(why, PB_ESTRIPE, NULL, "payment_provider_error", "Stripe refused the request");
 }
 
-/* The caller's customer, created now when missing (lazy creation, exactly once). */
-static enum pb_err
-customer_of(struct app *app, uint64_t user_id, char *id, size_t idlen,
+enum pb_err
+payments_customer_of(struct app *app, uint64_t user_id, char *id, size_t idlen,
     struct payment_problem *why)
 {
 	enum pb_err err;
@@ -276,7 +275,7 @@ payments_create_intent(struct app *app, struct arena *a, uint64_t user_id,
 	err = repo_users_get(app->db, a, user_id, &u);
 	if (err != PB_OK)
 		return err;
-	err = customer_of(app, user_id, customer, sizeof(customer), why);
+	err = payments_customer_of(app, user_id, customer, sizeof(customer), why);
 	if (err != PB_OK)
 		return err;
 	key = arena_printf(a, "paybridge-pi-%s", op_key);

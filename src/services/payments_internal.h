@@ -1,6 +1,7 @@
 /*
- * Shared by services/payments.c and services/guest_payments.c: pricing a product for a
- * quantity, making an intent for a user or a guest, and what failures become.
+ * Shared by services/payments.c, services/guest_payments.c, services/checkout.c and
+ * services/subscriptions.c: the caller's customer, pricing a product for a quantity,
+ * making an intent for a user or a guest, and what failures become.
  */
 #ifndef PB_SERVICES_PAYMENTS_INTERNAL_H
 #define PB_SERVICES_PAYMENTS_INTERNAL_H
@@ -24,6 +25,13 @@ enum pb_err payments_refuse(struct payment_problem *why, enum pb_err err, const 
 
 /* What a failed Stripe call becomes (503 when Stripe is away or busy, else 502). */
 enum pb_err payments_stripe_failed(struct app *app, enum pb_err err,
+    struct payment_problem *why);
+
+/*
+ * The caller's Stripe customer into id[0..idlen), created now when missing (lazy creation,
+ * exactly once); Stripe away is PB_ESTRIPE with why filled (stripe_down).
+ */
+enum pb_err payments_customer_of(struct app *app, uint64_t user_id, char *id, size_t idlen,
     struct payment_problem *why);
 
 /*

@@ -303,8 +303,9 @@ first_item(struct json_object *o)
 	return json_object_array_get_idx(data, 0);
 }
 
-static enum pb_err
-apply_subscription(struct db *db, struct arena *a, const struct wh_event *e, bool *changed)
+enum pb_err
+webhook_apply_subscription(struct db *db, struct arena *a, const struct wh_event *e,
+    bool *changed)
 {
 	struct json_object *o = e->object, *item = first_item(o);
 	struct json_object *price = item != NULL ? json_get_path(item, "price") : NULL;
@@ -325,6 +326,7 @@ apply_subscription(struct db *db, struct arena *a, const struct wh_event *e, boo
 	s.cancel_at_period_end = get_bool(o, "cancel_at_period_end");
 	s.canceled_at = get_int(o, "canceled_at", 0);
 	s.ended_at = get_int(o, "ended_at", 0);
+	s.product_id = meta_uint(o, "product_id", INT64_MAX);
 	s.event_created = e->created;
 	if (s.stripe_id == NULL || s.status == NULL)
 		return PB_OK;
@@ -427,7 +429,7 @@ webhook_apply(struct db *db, struct arena *a, const struct wh_event *e, bool *ch
 	if (strcmp(t, "customer.subscription.created") == 0 ||
 	    strcmp(t, "customer.subscription.updated") == 0 ||
 	    strcmp(t, "customer.subscription.deleted") == 0)
-		return apply_subscription(db, a, e, changed);
+		return webhook_apply_subscription(db, a, e, changed);
 	if (strcmp(t, "invoice.paid") == 0)
 		return apply_invoice(db, e, "paid", changed);
 	if (strcmp(t, "invoice.payment_failed") == 0)

@@ -51,6 +51,14 @@ enum pb_err webhook_apply(struct db *db, struct arena *a, const struct wh_event 
 enum pb_err webhook_apply_payment_intent(struct db *db, struct arena *a,
     const struct wh_event *e, bool *changed);
 
+/*
+ * A subscription's state, as webhook_apply takes it from customer.subscription.* events;
+ * also what a cancel applies from Stripe's answer (services/subscriptions.c), with
+ * e->created the latest time the object itself carries, so that the same guard decides.
+ */
+enum pb_err webhook_apply_subscription(struct db *db, struct arena *a,
+    const struct wh_event *e, bool *changed);
+
 /* customer.updated and customer.deleted (webhook_customers.c), as webhook_apply. */
 enum pb_err webhook_apply_customer(struct db *db, struct arena *a, const struct wh_event *e,
     bool *changed);

@@ -489,6 +489,15 @@ enum pb_err stripe_event_list(struct stripe *s, const struct stripe_event_list_p
 /* Subscriptions. */
 enum pb_err stripe_subscription_retrieve(struct stripe *s, const char *id,
     struct stripe_subscription *out);
+/*
+ * Sets cancel_at_period_end (POST /v1/subscriptions/{id}); idempotency_key may be NULL.
+ * The subscription as Stripe answers it in *out (free it).
+ */
+enum pb_err stripe_subscription_set_cancel_at_period_end(struct stripe *s, const char *id,
+    bool at_period_end, const char *idempotency_key, struct stripe_subscription *out);
+/* Cancels now (DELETE /v1/subscriptions/{id}): status canceled, ended_at set. */
+enum pb_err stripe_subscription_cancel(struct stripe *s, const char *id,
+    const char *idempotency_key, struct stripe_subscription *out);
 
 /* ---- products and prices (the catalog) ------------------------------------------ */
 

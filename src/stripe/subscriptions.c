@@ -1,5 +1,5 @@
 /*
- * /v1/subscriptions: retrieve. The billing period moved in 2025-03-31.basil from the
+ * /v1/subscriptions: retrieve, cancel at period end, cancel now. The billing period moved in 2025-03-31.basil from the
  * subscription to each of its items; both places are read, the top level first.
  */
 #include "config.h"
@@ -68,4 +68,29 @@ stripe_subscription_retrieve(struct stripe *s, const char *id, struct stripe_sub
 {
 	memset(out, 0, sizeof(*out));
 	return stripe_call(s, "GET", "/v1/subscriptions/", id, NULL, NULL, NULL, parse, out);
+}
+
+enum pb_err
+stripe_subscription_set_cancel_at_period_end(struct stripe *s, const char *id,
+    bool at_period_end, const char *idempotency_key, struct stripe_subscription *out)
+{
+	struct stripe_form f;
+	enum pb_err err;
+
+	memset(out, 0, sizeof(*out));
+	stripe_form_init(&f);
+	(void)stripe_form_add(&f, "cancel_at_period_end", at_period_end ? "true" : "false");
+	err = stripe_call(s, "POST", "/v1/subscriptions/", id, NULL, &f, idempotency_key, parse,
+	    out);
+	stripe_form_free(&f);
+	return err;
+}
+
+enum pb_err
+stripe_subscription_cancel(struct stripe *s, const char *id, const char *idempotency_key,
+    struct stripe_subscription *out)
+{
+	memset(out, 0, sizeof(*out));
+	return stripe_call(s, "DELETE", "/v1/subscriptions/", id, NULL, NULL, idempotency_key,
+	    parse, out);
 }

@@ -85,6 +85,13 @@ static const struct conf_key keys[] = {
 	I(argon2_iterations, "2", 2, 100),
 	I(argon2_parallelism, "1", 1, 64),
 	S(signup_redirect_url, ""),
+	/* Where Stripe's hosted pages send the buyer back: the local site's pages by default. */
+	{ "checkout_success_url", CT_URL, offsetof(struct conf, checkout_success_url),
+	    "http://127.0.0.1/account.html?checkout={CHECKOUT_SESSION_ID}", 0, 0 },
+	{ "checkout_cancel_url", CT_URL, offsetof(struct conf, checkout_cancel_url),
+	    "http://127.0.0.1/index.html", 0, 0 },
+	{ "billing_portal_return_url", CT_URL, offsetof(struct conf, billing_portal_return_url),
+	    "http://127.0.0.1/account.html", 0, 0 },
 	I(customer_inline_budget_ms, "2000", 0, 60000),
 	I(jobs_poll_interval_ms, "500", 10, 60000),
 	I(profile_sync_window_ms, "1000", 0, 60000),

@@ -69,6 +69,9 @@ struct conf {
 	long long argon2_iterations;
 	long long argon2_parallelism;
 	char *signup_redirect_url;
+	char *checkout_success_url;	/* {CHECKOUT_SESSION_ID} is Stripe's to fill in */
+	char *checkout_cancel_url;
+	char *billing_portal_return_url;
 
 	/* jobs */
 	long long customer_inline_budget_ms;

@@ -1351,10 +1351,18 @@ class Emulator:
         if not mode:
             raise ApiError(400, "Missing required param: mode.", code="parameter_missing",
                            param="mode")
-        if mode == "setup":
-            raise ApiError(400, "The emulator does not model Checkout in setup mode.", param="mode")
+        if mode == "setup" and not p.get("currency") and not p.get("payment_method_types"):
+            # A rule of Stripe's the OpenAPI schema cannot express: a setup session must
+            # know which payment methods to offer, from a currency or a list of types.
+            raise ApiError(400, "You must provide one of `currency` or `payment_method_types` "
+                                "when creating a Checkout Session in `setup` mode.",
+                           code="parameter_missing", param="currency")
         items = p.get("line_items") or []
-        if not items:
+        if mode == "setup":
+            if items:
+                raise ApiError(400, "You cannot pass `line_items` in `setup` mode.",
+                               param="line_items")
+        elif not items:
             raise ApiError(400, "You must specify either `line_items` or `price`... in `%s` mode."
                            % mode, code="parameter_missing", param="line_items")
         if p.get("customer") and p.get("customer_email"):
@@ -1410,6 +1418,9 @@ class Emulator:
                                 "mode when using prices.", param="line_items")
         if mode == "payment":
             self.check_amount(subtotal, currency, "line_items")
+        if mode == "setup":
+            # Completing one is not modelled (complete_session answers 400 for it).
+            currency, subtotal = (p.get("currency") or "").lower() or None, None
         now = self.now()
         expires = p.get("expires_at", now + 86400)
         if not now + 1800 <= expires <= now + 86400:
@@ -1501,6 +1512,8 @@ class Emulator:
         if cs["status"] != "open":
             raise ApiError(400, "This Checkout Session is %s and can no longer be completed."
                            % cs["status"])
+        if cs["mode"] == "setup":
+            raise ApiError(400, "The emulator does not model completing a setup-mode session.")
         m = self.meta[cs["id"]]
         cust = self.store["customers"].get(cs["customer"]) if cs["customer"] else None
         email = email or (cust and cust["email"]) or cs["customer_email"] or "customer@example.com"
@@ -1752,6 +1765,8 @@ class Emulator:
             cape = p["cancel_at_period_end"]
             ch["cancel_at_period_end"] = cape
             ch["cancel_at"] = sub["items"]["data"][0]["current_period_end"] if cape else None
+            # As Stripe: canceled_at is the time of the latest request to cancel at period end.
+            ch["canceled_at"] = self.now() if cape else None
             ch["cancellation_details"] = dict(sub["cancellation_details"],
                                               reason="cancellation_requested" if cape else None)
         if "cancel_at" in p:

@@ -729,6 +729,22 @@ class EmulatorTest(unittest.TestCase):
         self.assertGreaterEqual(r.status, 400)
         return obj
 
+    def test_checkout_setup_needs_currency_or_types(self):
+        # Stripe's rule, not the schema's: a setup session must know what to offer.
+        e = self.err("POST", "/v1/checkout/sessions", {"mode": "setup",
+                                                       "success_url": "https://x/ok"})
+        self.assertEqual((e["type"], e["param"]), ("invalid_request_error", "currency"))
+        self.assertIn("`currency` or `payment_method_types`", e["message"])
+        self.assertEqual(self.objects("checkout_sessions"), [])
+        cs = self.ok("POST", "/v1/checkout/sessions", {"mode": "setup", "currency": "usd",
+                                                       "success_url": "https://x/ok"})
+        self.assertEqual((cs["mode"], cs["status"], cs["currency"], cs["amount_total"]),
+                         ("setup", "open", "usd", None))
+        cs = self.ok("POST", "/v1/checkout/sessions", [
+            ("mode", "setup"), ("success_url", "https://x/ok"),
+            ("payment_method_types[0]", "card")])
+        self.assertEqual(cs["payment_method_types"], ["card"])
+
     def test_checkout_subscription_and_portal(self):
         self.control("POST", "/prices", {"id": "price_pro", "unit_amount": 2000,
                                          "recurring": {"interval": "month"}, "name": "Pro"})
