@@ -82,7 +82,7 @@ checkout_create_session(struct app *app, struct arena *a, uint64_t user_id,
 	struct stripe_line_item li;
 	struct stripe_kv meta[3];
 	struct session_row row;
-	struct product p;
+	struct product p = { 0 };
 	const char *key;
 	bool subscription;
 	enum pb_err err;
