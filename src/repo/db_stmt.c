@@ -123,13 +123,20 @@ stmt_get(struct db *db, const char *sql, MYSQL_STMT **out, unsigned *err)
 		if (h == NULL)
 			return PB_ENOMEM;
 		if (mysql_stmt_prepare(h, sql, (unsigned long)strlen(sql)) != 0) {
+			enum pb_err rc = PB_EDB;
+
 			*err = mysql_stmt_errno(h);
 			db->last_errno = *err;
+			/*
+			 * Mapped as an execution's error would be: on Galera a transaction
+			 * aborted by a conflicting replicated write learns it at its next
+			 * command, which may be this prepare (1213, retried by db_tx).
+			 */
 			if (!db_conn_lost(*err))
-				db_log_failure("prepare", sql, *err, mysql_stmt_sqlstate(h),
+				rc = db_map_error(db, "prepare", sql, *err, mysql_stmt_sqlstate(h),
 				    mysql_stmt_error(h));
 			mysql_stmt_close(h);
-			return PB_EDB;
+			return rc;
 		}
 		db->stmts[idx].sql = sql;
 		db->stmts[idx].h = h;
@@ -269,7 +276,7 @@ static enum pb_err
 run(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
     MYSQL_STMT **out)
 {
-	MYSQL_STMT *h;
+	MYSQL_STMT *h = NULL;
 	enum pb_err rc;
 	unsigned e;
 
