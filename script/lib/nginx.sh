@@ -29,7 +29,8 @@
 # waits for paybridge's answer, fastcgi_read_timeout; default as deployed, 35: lower it
 # below paybridge's request_timeout to make nginx answer 504 itself), PB_NGINX_MORE_SOCKETS
 # (further paybridge hosts' sockets, space-separated: servers of the same upstream, as a
-# load balancer in front of several hosts has them; script/cluster).
+# load balancer in front of several hosts has them; script/cluster), PB_NGINX_NCHAN_REDIS
+# (a redis:// URL: nchan keeps its channels there, shared with every nginx naming it).
 
 # shellcheck source=daemon.sh
 . "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
@@ -88,6 +89,19 @@ nginx_render() {
 		sed -e "s|/var/log/nginx/|$e_rundir/|g" \
 		    "$pb_nginx_root/etc/nginx/paybridge-nchan.conf" >"$rundir/paybridge-nchan.conf" ||
 		    return 1
+		if [ -n "${PB_NGINX_NCHAN_REDIS:-}" ]; then
+			if [[ ! "$PB_NGINX_NCHAN_REDIS" =~ ^redis://[A-Za-z0-9.:@/_-]+$ ]]; then
+				echo "nginx.sh: PB_NGINX_NCHAN_REDIS must be a redis:// URL" >&2
+				return 2
+			fi
+			# Channels and their buffered message live in Redis, shared by every nginx
+			# that names it (docs/DEPLOY.md, "nchan across hosts").
+			sed -i -e 's|^\([[:space:]]*\)nchan_subscriber;|&\n\1nchan_redis_pass paybridge_redis;|' \
+			    -e 's|^\([[:space:]]*\)nchan_publisher;|&\n\1nchan_redis_pass paybridge_redis;|' \
+			    "$rundir/paybridge-nchan.conf" || return 1
+			[ "$(grep -c 'nchan_redis_pass paybridge_redis;' "$rundir/paybridge-nchan.conf")" = 2 ] ||
+				{ echo "nginx.sh: could not point nchan at Redis" >&2; return 1; }
+		fi
 		nchan_line="include $e_rundir/paybridge-nchan.conf;"
 	else
 		nchan_line="# nchan is not installed: real-time status is long-poll only."
@@ -156,6 +170,9 @@ nginx_render() {
 		echo "	proxy_temp_path \"$rundir/tmp/proxy\";"
 		echo "	uwsgi_temp_path \"$rundir/tmp/uwsgi\";"
 		echo "	scgi_temp_path \"$rundir/tmp/scgi\";"
+		if pb_nginx_want_nchan && [ -n "${PB_NGINX_NCHAN_REDIS:-}" ]; then
+			echo "	upstream paybridge_redis { nchan_redis_server ${PB_NGINX_NCHAN_REDIS}; }"
+		fi
 		echo "	include \"$rundir/paybridge.conf\";"
 		echo "}"
 	} >"$rundir/nginx.conf"

@@ -93,11 +93,7 @@ def wait_for(what, cond, guard=GUARD_S):
 
 
 def signup(tag):
-    email = "%s-%s@example.com" % (tag, uuid.uuid4().hex[:12])
-    status, obj, took = http("POST", URL + "/v1/users",
-                             {"name": "Cluster " + tag, "email": email, "password": PASSWORD},
-                             {"Accept": "application/json"})
-    return status, email, obj, took
+    return signup_at(URL, tag)
 
 
 def host_log_has(host, text):
@@ -318,12 +314,101 @@ def test_sync_lease_one_host_at_a_time():
             ran = [o for o in outs if o[2] == 0 and "fetched" in o[0]]
             busy = [o for o in outs if o[2] != 0 and "another sync is running" in o[1]]
             check(len(ran) == 1 and len(busy) == 1,
-                  "round %d: %s" % (round_, [(o[2], o[0][-80:], o[1][-120:]) for o in outs]))
+                  "round %d: %s" % (round_, [(o[2], o[0][-80:], o[1][-600:]) for o in outs]))
     finally:
         emulator("DELETE", "/faults")
 
 
-TESTS = [test_same_event_to_both_hosts, test_sync_lease_one_host_at_a_time, test_signups_with_stripe_failing,
+def ctl(*args):
+    env = dict(os.environ, PAYBRIDGE_DB_PASSWORD=open(DIR + "/password").read().strip(),
+               PAYBRIDGE_STRIPE_SECRET_KEY="sk_test_paybridge_cluster_emulator")
+    return subprocess.run([os.path.join(os.environ["PB_CLUSTER_BUILD"], "paybridgectl"), "-c",
+                           DIR + "/a/paybridge.conf"] + list(args), env=env, check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+
+
+def host_url(host):
+    """The nginx in front of one host alone (the one it publishes status changes to)."""
+    conf = open("%s/%s/paybridge.conf" % (DIR, host)).read()
+    port = conf.split("nchan_publish_url = http://127.0.0.1:", 1)[1].split("/", 1)[0]
+    return "http://127.0.0.1:" + port
+
+
+class Subscriber(threading.Thread):
+    """An SSE subscriber: every data line it receives, with its arrival time."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.messages, self.status = url, [], None
+        self.lock = threading.Lock()
+
+    def run(self):
+        req = urllib.request.Request(self.url, headers={"Accept": "text/event-stream"})
+        try:
+            with urllib.request.urlopen(req, timeout=GUARD_S) as r:
+                self.status = r.status
+                for raw in r:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    if line.startswith("data:"):
+                        with self.lock:
+                            self.messages.append((time.monotonic(), json.loads(line[5:])))
+        except urllib.error.HTTPError as e:
+            self.status = e.code
+        except (OSError, ValueError):
+            pass
+
+    def statuses(self):
+        with self.lock:
+            return [(t, m.get("status")) for t, m in self.messages]
+
+
+def test_sse_across_hosts():
+    """A subscriber on host a's nginx receives the status host b applied and published to
+    its own nginx: nchan's channels are shared through Redis."""
+    if "nchan_publish_url" not in open(DIR + "/a/paybridge.conf").read():
+        raise Failed("nginx has no nchan here: the cross-host stream cannot be checked")
+    slug = "sse-" + uuid.uuid4().hex[:8]
+    ctl("products", "add", "--slug", slug, "--name", "Stream test", "--amount", "1500",
+        "--currency", "usd")
+    product = next(p for p in json.loads(ctl("products", "list", "--json"))["products"]
+                   if p.get("slug") == slug)["id"]
+    a, b = host_url("a"), host_url("b")
+    status, _, obj, _ = signup_at(a, "sse")
+    check(status == 201, "signup: %s %s" % (status, obj))
+    auth = {"Authorization": "Bearer " + obj["data"]["access_token"]}
+    status, obj, _ = http("POST", a + "/v1/payments/intents",
+                          {"productId": int(product), "quantity": 1}, auth)
+    check(status == 201, "intent: %s %s" % (status, obj))
+    pi = obj["data"]["id"]
+    sub = Subscriber("%s/v1/payments/intents/%s/events?access_token=%s"
+                     % (a, pi, auth["Authorization"][7:]))
+    sub.start()
+    first = wait_for("the first message", lambda: sub.statuses())[0][1]
+    check(first == "requires_payment_method", "first message: %s" % first)
+    t0 = time.monotonic()
+    status, obj, _ = http("POST", "%s/v1/payments/intents/%s/confirm" % (b, pi),
+                          {"paymentMethodId": "pm_card_visa",
+                           "returnUrl": "https://shop.example/back"}, auth)
+    check(status == 200 and obj["data"]["status"] == "succeeded",
+          "confirm on host b: %s %s" % (status, obj))
+    got = wait_for("succeeded on host a's stream", lambda: [
+        t for t, st in sub.statuses() if st == "succeeded"], guard=10)
+    print("  SSE across hosts: host b's confirm reached host a's subscriber in %.0f ms"
+          % (1000 * (got[0] - t0)))
+    check(host_log_has("b", "/v1/payments/intents/%s/confirm" % pi) and
+          not host_log_has("a", "/v1/payments/intents/%s/confirm" % pi),
+          "the confirm did not run on host b alone")
+
+
+def signup_at(base, tag):
+    email = "%s-%s@example.com" % (tag, uuid.uuid4().hex[:12])
+    status, obj, took = http("POST", base + "/v1/users",
+                             {"name": "Cluster " + tag, "email": email, "password": PASSWORD},
+                             {"Accept": "application/json"})
+    return status, email, obj, took
+
+
+TESTS = [test_same_event_to_both_hosts, test_sse_across_hosts, test_sync_lease_one_host_at_a_time, test_signups_with_stripe_failing,
          test_node_killed_under_load, test_host_stopped_under_load]
 
 

@@ -16,7 +16,7 @@ signups=200
 
 say() { printf 'cluster-test: %s\n' "$*"; }
 
-for need in galera_new_cluster rsync mariadbd nginx; do
+for need in galera_new_cluster rsync mariadbd nginx redis-server; do
 	command -v "$need" >/dev/null ||
 		{ echo "cluster-test: $need is missing (script/bootstrap installs it)" >&2; exit 1; }
 done
@@ -25,11 +25,12 @@ free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# A base whose 30 ports above it are all free: the nodes' SQL, group, IST and SST ports.
+# A base whose 40 ports above it are all free: Redis and the hosts' own nginx (+5 on),
+# and the nodes' SQL, group, IST and SST ports (+13 on).
 galera_base() {
 	local base k
 	for base in $(seq 25000 100 32000); do
-		for ((k = 10; k < 40; k++)); do
+		for ((k = 0; k < 40; k++)); do
 			(exec 3<>"/dev/tcp/127.0.0.1/$((base + k))") 2>/dev/null && continue 2
 		done
 		echo "$base"
