@@ -144,6 +144,7 @@ apply_and_read(struct app *app, struct arena *a, const struct stripe_payment_int
 		.root = pi->raw,
 		.object = pi->raw,
 		.object_id = pi->id,
+		.fresh_read = true,
 	};
 	struct apply_ctx c = { a, &e };
 	struct pi_view row;

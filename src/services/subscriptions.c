@@ -92,6 +92,7 @@ subscriptions_cancel(struct app *app, struct arena *a, uint64_t user_id, const c
 		.root = sub.raw,
 		.object = sub.raw,
 		.object_id = sub.id,
+		.fresh_read = true,
 	};
 	c = (struct apply_ctx){ a, &e };
 	err = db_tx(app->db, apply_tx, &c);

@@ -160,7 +160,7 @@ guard_row(struct db *db, struct arena *a, const struct wh_event *e, enum webhook
 		g->user_id = st.user_id;
 		g->guest_email = st.guest_email;
 		g->apply = webhook_should_apply(kind, st.status, st.last_event_created, status,
-		    e->created);
+		    e->created, e->fresh_read);
 		return PB_OK;
 	}
 	err = resolve_user(db, a, e->object, &g->user_id, &g->ours);

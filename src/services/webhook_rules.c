@@ -83,11 +83,21 @@ webhook_terminal(enum webhook_object o, const char *status)
 
 bool
 webhook_should_apply(enum webhook_object o, const char *cur_status, int64_t cur_created,
-    const char *new_status, int64_t new_created)
+    const char *new_status, int64_t new_created, bool fresh_read)
 {
+	int cur_rank, new_rank;
+
 	if (webhook_terminal(o, cur_status))
 		return false;
 	if (new_created != cur_created)
 		return new_created > cur_created;
-	return webhook_rank(o, new_status) > webhook_rank(o, cur_status);
+	cur_rank = webhook_rank(o, cur_status);
+	new_rank = webhook_rank(o, new_status);
+	/*
+	 * Same second: the later stage wins. At the same stage an event changes nothing, but
+	 * our own read does: what Stripe answered to a request made now includes whatever
+	 * that second's events said (a cancel at period end keeps `active`, and was lost
+	 * when it came in the second the subscription was created).
+	 */
+	return new_rank > cur_rank || (fresh_read && new_rank == cur_rank);
 }

@@ -28,9 +28,10 @@ bool webhook_terminal(enum webhook_object o, const char *status);
 
 /*
  * Whether an event of new_created carrying new_status may change a row now in cur_status
- * changed by an event of cur_created.
+ * changed by an event of cur_created. fresh_read: not an event but Stripe's answer to our
+ * own request, which wins a tie of the same second and the same rank.
  */
 bool webhook_should_apply(enum webhook_object o, const char *cur_status, int64_t cur_created,
-    const char *new_status, int64_t new_created);
+    const char *new_status, int64_t new_created, bool fresh_read);
 
 #endif

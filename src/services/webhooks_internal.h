@@ -24,6 +24,11 @@ struct wh_event {
 	struct json_object *root;	/* the whole event; owned by the caller */
 	struct json_object *object;	/* data.object, borrowed from root */
 	const char *object_id;		/* NULL when absent */
+	/*
+	 * Not an event: the object as Stripe answered our own request just now (a check on
+	 * read, confirm, cancel). It wins a tie with an event of the same second.
+	 */
+	bool fresh_read;
 };
 
 /*

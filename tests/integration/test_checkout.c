@@ -225,6 +225,27 @@ clock_ahead(void)
 	itest_emulator_ok("POST", "/_emulator/clock", "{\"advance_seconds\":2}");
 }
 
+/*
+ * Stripe's clock back to the second subscription id was created in: a cancel now ties
+ * with the creation's events (same second, same status), which the cancel's answer must
+ * still win.
+ */
+static void
+clock_to_creation(const char *id)
+{
+	struct itest_response r;
+	char path[256], body[64];
+	long long created;
+
+	(void)snprintf(path, sizeof(path), "/_emulator/objects/subscriptions/%s", id);
+	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, &r));
+	created = itest_json_int(&r, "created", 0);
+	itest_response_free(&r);
+	CU_ASSERT_FATAL(created > 0);
+	(void)snprintf(body, sizeof(body), "{\"set\":%lld}", created);
+	itest_emulator_ok("POST", "/_emulator/clock", body);
+}
+
 static void
 test_subscription_lifecycle(void)
 {
@@ -271,7 +292,7 @@ test_subscription_lifecycle(void)
 		    "'%s' AND status = 'active' AND NOT cancel_at_period_end", sub), 1);
 		CU_ASSERT_FALSE(emu_cancel_at_period_end(sub));
 
-		clock_ahead();
+		clock_to_creation(sub);
 		CU_ASSERT_EQUAL(cancel(urls[i], u.token, sub, "{\"atPeriodEnd\":true}", &r), 200);
 		CU_ASSERT(itest_json_bool(&r, "data.cancelAtPeriodEnd", false));
 		ITEST_STR_EQ(itest_json_str(&r, "data.status"), "active");

@@ -14,20 +14,20 @@
 static void
 test_newer_wins_older_ignored(void)
 {
-	CU_ASSERT(webhook_should_apply(PI, "processing", 100, "requires_payment_method", 101));
-	CU_ASSERT(!webhook_should_apply(PI, "requires_payment_method", 101, "processing", 100));
-	CU_ASSERT(webhook_should_apply(SUB, "past_due", 100, "active", 200));
-	CU_ASSERT(!webhook_should_apply(SUB, "active", 200, "past_due", 100));
+	CU_ASSERT(webhook_should_apply(PI, "processing", 100, "requires_payment_method", 101, false));
+	CU_ASSERT(!webhook_should_apply(PI, "requires_payment_method", 101, "processing", 100, false));
+	CU_ASSERT(webhook_should_apply(SUB, "past_due", 100, "active", 200, false));
+	CU_ASSERT(!webhook_should_apply(SUB, "active", 200, "past_due", 100, false));
 }
 
 static void
 test_terminal_never_moves(void)
 {
-	CU_ASSERT(!webhook_should_apply(PI, "succeeded", 100, "canceled", 200));
-	CU_ASSERT(!webhook_should_apply(PI, "canceled", 100, "succeeded", 200));
-	CU_ASSERT(!webhook_should_apply(PI, "succeeded", 100, "processing", 100));
-	CU_ASSERT(!webhook_should_apply(SUB, "canceled", 100, "active", 300));
-	CU_ASSERT(!webhook_should_apply(CS, "complete", 100, "expired", 300));
+	CU_ASSERT(!webhook_should_apply(PI, "succeeded", 100, "canceled", 200, false));
+	CU_ASSERT(!webhook_should_apply(PI, "canceled", 100, "succeeded", 200, false));
+	CU_ASSERT(!webhook_should_apply(PI, "succeeded", 100, "processing", 100, false));
+	CU_ASSERT(!webhook_should_apply(SUB, "canceled", 100, "active", 300, false));
+	CU_ASSERT(!webhook_should_apply(CS, "complete", 100, "expired", 300, false));
 	CU_ASSERT(webhook_terminal(PI, "succeeded"));
 	CU_ASSERT(!webhook_terminal(PI, "processing"));
 	CU_ASSERT(!webhook_terminal(PI, NULL));
@@ -37,23 +37,37 @@ static void
 test_tie_by_rank(void)
 {
 	/* Both orders of arrival end in the same state. */
-	CU_ASSERT(webhook_should_apply(PI, "processing", 100, "succeeded", 100));
-	CU_ASSERT(!webhook_should_apply(PI, "succeeded", 100, "processing", 100));
-	CU_ASSERT(webhook_should_apply(PI, "requires_action", 100, "processing", 100));
-	CU_ASSERT(!webhook_should_apply(PI, "processing", 100, "requires_action", 100));
+	CU_ASSERT(webhook_should_apply(PI, "processing", 100, "succeeded", 100, false));
+	CU_ASSERT(!webhook_should_apply(PI, "succeeded", 100, "processing", 100, false));
+	CU_ASSERT(webhook_should_apply(PI, "requires_action", 100, "processing", 100, false));
+	CU_ASSERT(!webhook_should_apply(PI, "processing", 100, "requires_action", 100, false));
 	/* The same status again at the same second changes nothing. */
-	CU_ASSERT(!webhook_should_apply(SUB, "active", 100, "active", 100));
-	CU_ASSERT(webhook_should_apply(SUB, "active", 100, "canceled", 100));
+	CU_ASSERT(!webhook_should_apply(SUB, "active", 100, "active", 100, false));
+	CU_ASSERT(webhook_should_apply(SUB, "active", 100, "canceled", 100, false));
 	/* A row never changed by an event (created 0) takes any event. */
-	CU_ASSERT(webhook_should_apply(CS, "open", 0, "open", 5));
+	CU_ASSERT(webhook_should_apply(CS, "open", 0, "open", 5, false));
 	CU_ASSERT(webhook_rank(PI, "nonsense") == 0);
 	CU_ASSERT(webhook_rank(PI, "succeeded") > webhook_rank(PI, "canceled"));
+}
+
+static void
+test_fresh_read_wins_a_tie(void)
+{
+	/* Our own read at the same stage, in the same second: Stripe's answer is newest. */
+	CU_ASSERT(webhook_should_apply(SUB, "active", 100, "active", 100, true));
+	CU_ASSERT(webhook_should_apply(PI, "requires_action", 100, "requires_action", 100, true));
+	/* It still never goes back a stage, nor back in time, nor out of a terminal state. */
+	CU_ASSERT(!webhook_should_apply(PI, "succeeded", 100, "processing", 100, true));
+	CU_ASSERT(!webhook_should_apply(PI, "processing", 100, "requires_action", 100, true));
+	CU_ASSERT(!webhook_should_apply(SUB, "active", 101, "active", 100, true));
+	CU_ASSERT(!webhook_should_apply(SUB, "canceled", 100, "canceled", 100, true));
 }
 
 static const struct unit_test tests[] = {
 	UNIT_TEST(test_newer_wins_older_ignored),
 	UNIT_TEST(test_terminal_never_moves),
 	UNIT_TEST(test_tie_by_rank),
+	UNIT_TEST(test_fresh_read_wins_a_tie),
 };
 
 UNIT_MAIN("webhook_rules", tests)
