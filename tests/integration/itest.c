@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,6 +534,67 @@ itest_api_with(const char *method, const char *base, const char *path, const cha
 	h[n] = NULL;
 	(void)snprintf(url, sizeof(url), "%s%s", base, path);
 	CU_ASSERT_FATAL(itest_request(method, url, h, json, json != NULL ? strlen(json) : 0, r));
+}
+
+void
+itest_post_keyed(const char *base, const char *path, const char *token, const char *key,
+    const char *json, struct itest_response *r)
+{
+	char h[320];
+	const char *extra[2] = { NULL, NULL };
+
+	if (key != NULL) {
+		(void)snprintf(h, sizeof(h), "Idempotency-Key: %s", key);
+		extra[0] = h;
+	}
+	itest_api_with("POST", base, path, token, extra, json, r);
+}
+
+struct burst {
+	const char *base, *path, *token, *key, *json;
+	long status;
+	char id[128];
+};
+
+static void *
+burst_thread(void *arg)
+{
+	struct burst *b = arg;
+	struct itest_response r;
+
+	itest_post_keyed(b->base, b->path, b->token, b->key, b->json, &r);
+	b->status = r.status;
+	itest_copy(b->id, sizeof(b->id), itest_json_str(&r, "data.id"));
+	itest_response_free(&r);
+	return NULL;
+}
+
+size_t
+itest_keyed_burst(const char *const *urls, size_t nurls, const char *path,
+    const char *token, const char *key, const char *json, size_t n, char *id, size_t idlen)
+{
+	struct burst b[ITEST_BURST_MAX];
+	pthread_t th[ITEST_BURST_MAX];
+	size_t created = 0;
+
+	CU_ASSERT_FATAL(n <= ITEST_BURST_MAX && nurls > 0);
+	for (size_t i = 0; i < n; i++) {
+		b[i] = (struct burst){ .base = urls[i % nurls], .path = path, .token = token,
+		    .key = key, .json = json };
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, burst_thread, &b[i]) == 0);
+	}
+	id[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		CU_ASSERT(pthread_join(th[i], NULL) == 0);
+		CU_ASSERT(b[i].status == 201 || b[i].status == 409);
+		if (b[i].status != 201)
+			continue;
+		created++;
+		if (id[0] == '\0')
+			itest_copy(id, idlen, b[i].id);
+		ITEST_STR_EQ(b[i].id, id);
+	}
+	return created;
 }
 
 void

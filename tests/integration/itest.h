@@ -170,6 +170,21 @@ void itest_api(const char *method, const char *base, const char *path, const cha
 void itest_api_with(const char *method, const char *base, const char *path, const char *token,
     const char *const *extra, const char *json, struct itest_response *r);
 
+/* POST json to base+path with the token and, unless key is NULL, that Idempotency-Key. */
+void itest_post_keyed(const char *base, const char *path, const char *token, const char *key,
+    const char *json, struct itest_response *r);
+
+#define ITEST_BURST_MAX 64
+
+/*
+ * n (at most ITEST_BURST_MAX) itest_post_keyed of one key and body at once, from as many
+ * threads, spread over urls: checks that each answer is 201 or 409 (another repeat still
+ * running) and that every 201 carries the same data.id, copied into id. Returns the
+ * number of 201s.
+ */
+size_t itest_keyed_burst(const char *const *urls, size_t nurls, const char *path,
+    const char *token, const char *key, const char *json, size_t n, char *id, size_t idlen);
+
 /* itest_api, keeping only the status. */
 long itest_api_status(const char *method, const char *base, const char *path,
     const char *token, const char *json);

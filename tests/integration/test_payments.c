@@ -29,14 +29,7 @@ static void
 create_intent(const char *base, const struct itest_user *u, const char *key, const char *body,
     struct itest_response *r)
 {
-	char h[320];
-	const char *extra[2] = { NULL, NULL };
-
-	if (key != NULL) {
-		(void)snprintf(h, sizeof(h), "Idempotency-Key: %s", key);
-		extra[0] = h;
-	}
-	itest_api_with("POST", base, "/v1/payments/intents", u->token, extra, body, r);
+	itest_post_keyed(base, "/v1/payments/intents", u->token, key, body, r);
 }
 
 /* The emulator's object kind/id (status 200), or a failed test. */
@@ -345,35 +338,11 @@ test_other_users_objects_are_not_found(void)
 
 /* ---- our Idempotency-Key ---- */
 
-struct repeat {
-	const char *base;
-	const struct itest_user *u;
-	const char *key;
-	const char *body;
-	long status;
-	char id[128];
-};
-
-static void *
-repeat_thread(void *arg)
-{
-	struct repeat *t = arg;
-	struct itest_response r;
-
-	create_intent(t->base, t->u, t->key, t->body, &r);
-	t->status = r.status;
-	itest_copy(t->id, sizeof(t->id), itest_json_str(&r, "data.id"));
-	itest_response_free(&r);
-	return NULL;
-}
-
 static void
 test_idempotency_key(void)
 {
 	struct itest_response r1, r2;
 	struct itest_user u;
-	struct repeat t[CONCURRENT];
-	pthread_t th[CONCURRENT];
 	long long pid = itest_product(PRICE, "one_time", 1);
 	char key[64], body[128], other[128], id[128];
 	size_t created = 0;
@@ -400,21 +369,8 @@ test_idempotency_key(void)
 
 	/* CONCURRENT repeats of a fresh key at once: one intent, every answer its own or 409. */
 	(void)snprintf(key, sizeof(key), "burst-%d-%lld", (int)getpid(), itest_now_ms());
-	for (size_t i = 0; i < CONCURRENT; i++) {
-		t[i] = (struct repeat){ .base = urls[i % nurls], .u = &u, .key = key, .body = other };
-		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, repeat_thread, &t[i]) == 0);
-	}
-	id[0] = '\0';
-	for (size_t i = 0; i < CONCURRENT; i++) {
-		CU_ASSERT(pthread_join(th[i], NULL) == 0);
-		CU_ASSERT(t[i].status == 201 || t[i].status == 409);
-		if (t[i].status != 201)
-			continue;
-		created++;
-		if (id[0] == '\0')
-			itest_copy(id, sizeof(id), t[i].id);
-		ITEST_STR_EQ(t[i].id, id);
-	}
+	created = itest_keyed_burst(urls, nurls, "/v1/payments/intents", u.token, key, other,
+	    CONCURRENT, id, sizeof(id));
 	CU_ASSERT(created >= 1);
 	CU_ASSERT_EQUAL(emu_intents_of(u.customer), 2);
 	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM payment_intents WHERE user_id = %lld",
