@@ -126,6 +126,26 @@ repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret)
 	"id, stripe_id, user_id, product_id, quantity, amount, currency, status, " \
 	"client_secret, last_error_code, refreshed_at, created_at"
 
+typedef void (*read_row_fn)(const struct db_result *r, size_t row, void *item);
+
+/*
+ * The one row sql finds for key, when user_id owns it (user_id 0: anyone's), read by read
+ * into out (size bytes, zeroed first). sql takes the key, then the user id twice.
+ */
+static enum pb_err
+get_owned(struct db *db, struct arena *a, const char *sql, struct db_arg key, uint64_t user_id,
+    read_row_fn read, void *out, size_t size)
+{
+	struct db_result r;
+	enum pb_err err;
+
+	memset(out, 0, size);
+	err = db_query_one(db, a, sql, DB_ARGS(key, DB_UINT(user_id), DB_UINT(user_id)), &r);
+	if (err == PB_OK)
+		read(&r, 0, out);
+	return err;
+}
+
 static void
 read_pi(const struct db_result *r, size_t row, void *item)
 {
@@ -149,16 +169,9 @@ enum pb_err
 repo_pi_get(struct db *db, struct arena *a, const char *stripe_id, uint64_t user_id,
     struct pi_view *out)
 {
-	struct db_result r;
-	enum pb_err err;
-
-	memset(out, 0, sizeof(*out));
-	err = db_query_one(db, a,
+	return get_owned(db, a,
 	    "SELECT " PI_COLUMNS " FROM payment_intents WHERE stripe_id = ? AND (? = 0 OR user_id = ?)",
-	    DB_ARGS(DB_STR(stripe_id), DB_UINT(user_id), DB_UINT(user_id)), &r);
-	if (err == PB_OK)
-		read_pi(&r, 0, out);
-	return err;
+	    DB_STR(stripe_id), user_id, read_pi, out, sizeof(*out));
 }
 
 /*
@@ -190,8 +203,6 @@ cursor_row(struct db *db, struct arena *a, const char *sql, struct db_arg key,
 }
 
 /* Reads row row of r into item. */
-typedef void (*read_row_fn)(const struct db_result *r, size_t row, void *item);
-
 /*
  * One page of user_id's rows, newest first: after the row cursor_sql finds for key (when
  * has_key; one that is not user_id's is PB_ENOTFOUND), at most limit of those list_sql
@@ -331,16 +342,8 @@ enum pb_err
 repo_orders_get(struct db *db, struct arena *a, uint64_t id, uint64_t user_id,
     struct order_view *out)
 {
-	struct db_result r;
-	enum pb_err err;
-
-	memset(out, 0, sizeof(*out));
-	err = db_query_one(db, a,
-	    "SELECT " ORDER_COLUMNS " WHERE o.id = ? AND (? = 0 OR o.user_id = ?)",
-	    DB_ARGS(DB_UINT(id), DB_UINT(user_id), DB_UINT(user_id)), &r);
-	if (err == PB_OK)
-		read_order(&r, 0, out);
-	return err;
+	return get_owned(db, a, "SELECT " ORDER_COLUMNS " WHERE o.id = ? AND (? = 0 OR o.user_id = ?)",
+	    DB_UINT(id), user_id, read_order, out, sizeof(*out));
 }
 
 enum pb_err
@@ -524,16 +527,9 @@ enum pb_err
 repo_subs_get(struct db *db, struct arena *a, const char *stripe_id, uint64_t user_id,
     struct sub_view *out)
 {
-	struct db_result r;
-	enum pb_err err;
-
-	memset(out, 0, sizeof(*out));
-	err = db_query_one(db, a,
+	return get_owned(db, a,
 	    "SELECT " SUB_COLUMNS " WHERE s.stripe_id = ? AND (? = 0 OR s.user_id = ?)",
-	    DB_ARGS(DB_STR(stripe_id), DB_UINT(user_id), DB_UINT(user_id)), &r);
-	if (err == PB_OK)
-		read_sub(&r, 0, out);
-	return err;
+	    DB_STR(stripe_id), user_id, read_sub, out, sizeof(*out));
 }
 
 enum pb_err
