@@ -777,3 +777,41 @@ itest_confirm(const char *base, const struct itest_user *u, const char *pi, cons
 	    "{\"paymentMethodId\":\"%s\",\"returnUrl\":\"https://shop.example/back\"}", pm);
 	itest_api_with("POST", base, path, u->token, NULL, body, r);
 }
+
+void
+itest_emulator_object(const char *kind, const char *id, struct itest_response *r)
+{
+	char path[256];
+
+	(void)snprintf(path, sizeof(path), "/_emulator/objects/%s/%s", kind, id);
+	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, r));
+	CU_ASSERT_EQUAL_FATAL(r->status, 200);
+}
+
+long long
+itest_emulator_count_of(const char *kind, const char *customer)
+{
+	struct itest_response r;
+	struct json_object *data, *o, *c;
+	char path[128];
+	long long n = 0;
+
+	(void)snprintf(path, sizeof(path), "/_emulator/objects/%s", kind);
+	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, &r));
+	CU_ASSERT_FATAL(r.json != NULL && json_object_object_get_ex(r.json, "data", &data));
+	for (size_t i = 0; i < json_object_array_length(data); i++) {
+		o = json_object_array_get_idx(data, i);
+		if (json_object_object_get_ex(o, "customer", &c) && c != NULL &&
+		    strcmp(json_object_get_string(c), customer) == 0)
+			n++;
+	}
+	itest_response_free(&r);
+	return n;
+}
+
+void
+itest_stored_customer(long long user_id, char *out, size_t len)
+{
+	itest_sqlf(out, len, "SELECT COALESCE(stripe_customer_id, '') FROM users WHERE id = %lld",
+	    user_id);
+}

@@ -202,6 +202,15 @@ void itest_emulator_ok(const char *method, const char *path, const char *json);
 /* The length of the data list a control GET of path answers (requests, objects); -1 if none. */
 long long itest_emulator_count(const char *path);
 
+/* The emulator's object kind/id into r; fails the test unless it exists (200). */
+void itest_emulator_object(const char *kind, const char *id, struct itest_response *r);
+
+/* How many of the emulator's objects of kind (its /objects list) belong to customer. */
+long long itest_emulator_count_of(const char *kind, const char *customer);
+
+/* User id's Stripe customer as paybridge stored it, into out ("" when none yet). */
+void itest_stored_customer(long long user_id, char *out, size_t len);
+
 /*
  * Counts the emulator's live customers whose metadata user_id is user_id; copies the
  * last one's id into id (may be NULL).

@@ -90,28 +90,6 @@ complete(const char *id)
 	itest_emulator_ok("POST", path, "{}");
 }
 
-/* How many of the emulator's objects of kind belong to customer. */
-static long long
-emu_count_of(const char *kind, const char *customer)
-{
-	struct itest_response r;
-	struct json_object *data, *o, *c;
-	char path[128];
-	long long n = 0;
-
-	(void)snprintf(path, sizeof(path), "/_emulator/objects/%s", kind);
-	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, &r));
-	CU_ASSERT_FATAL(r.json != NULL && json_object_object_get_ex(r.json, "data", &data));
-	for (size_t i = 0; i < json_object_array_length(data); i++) {
-		o = json_object_array_get_idx(data, i);
-		if (json_object_object_get_ex(o, "customer", &c) && c != NULL &&
-		    strcmp(json_object_get_string(c), customer) == 0)
-			n++;
-	}
-	itest_response_free(&r);
-	return n;
-}
-
 /* The emulator's cancel_at_period_end of subscription id. */
 static bool
 emu_cancel_at_period_end(const char *id)
@@ -125,14 +103,6 @@ emu_cancel_at_period_end(const char *id)
 	v = itest_json_bool(&r, "cancel_at_period_end", false);
 	itest_response_free(&r);
 	return v;
-}
-
-/* The caller's customer as paybridge stored it. */
-static void
-customer_of(long long id, char *out, size_t len)
-{
-	itest_sqlf(out, len, "SELECT COALESCE(stripe_customer_id, '') FROM users WHERE id = %lld",
-	    id);
 }
 
 /* ---- payment mode ---- */
@@ -434,16 +404,16 @@ test_idempotency_key(void)
 	create_session(urls[0], &u, key, other, &r1);
 	CU_ASSERT_EQUAL(r1.status, 409);
 	itest_response_free(&r1);
-	customer_of(u.id, customer, sizeof(customer));
+	itest_stored_customer(u.id, customer, sizeof(customer));
 	CU_ASSERT_FATAL(customer[0] != '\0');
-	CU_ASSERT_EQUAL(emu_count_of("checkout_sessions", customer), 1);
+	CU_ASSERT_EQUAL(itest_emulator_count_of("checkout_sessions", customer), 1);
 
 	/* A burst of one fresh key, through both servers: exactly one Stripe session. */
 	(void)snprintf(key, sizeof(key), "cs-burst-%d-%lld", (int)getpid(), itest_now_ms());
 	created = itest_keyed_burst(urls, nurls, "/v1/checkout/sessions", u.token, key, other,
 	    CONCURRENT, id, sizeof(id));
 	CU_ASSERT(created >= 1);
-	CU_ASSERT_EQUAL(emu_count_of("checkout_sessions", customer), 2);
+	CU_ASSERT_EQUAL(itest_emulator_count_of("checkout_sessions", customer), 2);
 	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM checkout_sessions WHERE user_id = "
 	    "%lld", u.id), 2);
 	create_session(urls[0], &u, key, other, &r1);

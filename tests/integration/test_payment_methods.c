@@ -49,23 +49,13 @@ json_is(const struct itest_response *r, const char *path, const char *want)
 	return false;
 }
 
-/* The emulator's object kind/id into r (status 200 when it exists). */
-static void
-emu_object(const char *kind, const char *id, struct itest_response *r)
-{
-	char path[256];
-
-	(void)snprintf(path, sizeof(path), "/_emulator/objects/%s/%s", kind, id);
-	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, r));
-}
-
 /* A string member of the emulator's object kind/id, copied into out ("" when null). */
 static void
 emu_field(const char *kind, const char *id, const char *field, char *out, size_t len)
 {
 	struct itest_response r;
 
-	emu_object(kind, id, &r);
+	itest_emulator_object(kind, id, &r);
 	CU_ASSERT_EQUAL(r.status, 200);
 	json_copy(&r, field, out, len);
 	itest_response_free(&r);
@@ -557,7 +547,7 @@ test_setup_intent(void)
 		CU_ASSERT_STRING_EQUAL(got, u.customer);
 		emu_field("setup_intents", id, "metadata.user_id", got, sizeof(got));
 		CU_ASSERT_EQUAL(strtoll(got, NULL, 10), u.id);
-		emu_object("setup_intents", id, &r);
+		itest_emulator_object("setup_intents", id, &r);
 		CU_ASSERT(strstr(r.body, "\"enabled\": true") != NULL);
 		itest_response_free(&r);
 

@@ -32,45 +32,6 @@ create_intent(const char *base, const struct itest_user *u, const char *key, con
 	itest_post_keyed(base, "/v1/payments/intents", u->token, key, body, r);
 }
 
-/* The emulator's object kind/id (status 200), or a failed test. */
-static void
-emu_object(const char *kind, const char *id, struct itest_response *r)
-{
-	char path[256];
-
-	(void)snprintf(path, sizeof(path), "/_emulator/objects/%s/%s", kind, id);
-	CU_ASSERT_FATAL(itest_emulator("GET", path, NULL, r));
-	CU_ASSERT_EQUAL_FATAL(r->status, 200);
-}
-
-/* How many of the emulator's payment intents belong to customer. */
-static long long
-emu_intents_of(const char *customer)
-{
-	struct itest_response r;
-	struct json_object *data, *o, *c;
-	long long n = 0;
-
-	CU_ASSERT_FATAL(itest_emulator("GET", "/_emulator/objects/payment_intents", NULL, &r));
-	CU_ASSERT_FATAL(r.json != NULL && json_object_object_get_ex(r.json, "data", &data));
-	for (size_t i = 0; i < json_object_array_length(data); i++) {
-		o = json_object_array_get_idx(data, i);
-		if (json_object_object_get_ex(o, "customer", &c) && c != NULL &&
-		    strcmp(json_object_get_string(c), customer) == 0)
-			n++;
-	}
-	itest_response_free(&r);
-	return n;
-}
-
-/* The stored customer of user id, as paybridge knows it ("" when none yet). */
-static void
-customer_of(long long id, char *out, size_t len)
-{
-	itest_sqlf(out, len, "SELECT COALESCE(stripe_customer_id, '') FROM users WHERE id = %lld",
-	    id);
-}
-
 /* Waits until the order of pi reads want (status|amount_refunded). */
 static bool
 wait_order(const char *pi, const char *want)
@@ -106,7 +67,7 @@ test_intent_confirm_order(void)
 		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM payment_intents WHERE "
 		    "stripe_id = '%s' AND user_id = %lld AND product_id = %lld AND quantity = 3",
 		    pi, u.id, pid), 1);
-		emu_object("payment_intents", pi, &r);
+		itest_emulator_object("payment_intents", pi, &r);
 		CU_ASSERT_EQUAL(itest_json_int(&r, "amount", 0), 3 * PRICE);
 		ITEST_STR_EQ(itest_json_str(&r, "customer"), u.customer);
 		ITEST_STR_EQ(itest_json_str(&r, "receipt_email"), u.email);
@@ -209,8 +170,8 @@ test_bad_input_refused(void)
 	};
 
 	itest_signup(urls[0], "bad", &u);
-	customer_of(u.id, customer, sizeof(customer));
-	before = emu_intents_of(customer);
+	itest_stored_customer(u.id, customer, sizeof(customer));
+	before = itest_emulator_count_of("payment_intents", customer);
 	for (size_t i = 0; i < nurls; i++) {
 		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 			struct itest_response r;
@@ -255,7 +216,7 @@ test_bad_input_refused(void)
 		    404);
 	}
 	/* Nothing refused reached Stripe. */
-	CU_ASSERT_EQUAL(emu_intents_of(customer), before);
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", customer), before);
 }
 
 /* ---- isolation ---- */
@@ -285,7 +246,7 @@ test_other_users_objects_are_not_found(void)
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	itest_copy(pm, sizeof(pm), itest_json_str(&r, "id"));
 	itest_response_free(&r);
-	emu_object("payment_intents", pi_open, &r);
+	itest_emulator_object("payment_intents", pi_open, &r);
 	itest_copy(before_open, sizeof(before_open), itest_json_str(&r, "status"));
 	itest_response_free(&r);
 
@@ -309,7 +270,7 @@ test_other_users_objects_are_not_found(void)
 			itest_confirm(base, &b, mine, pm, &r);
 			CU_ASSERT_EQUAL(r.status, 404);
 			itest_response_free(&r);
-			emu_object("payment_intents", mine, &r);
+			itest_emulator_object("payment_intents", mine, &r);
 			ITEST_STR_EQ(itest_json_str(&r, "status"), "requires_payment_method");
 			itest_response_free(&r);
 		}
@@ -322,15 +283,15 @@ test_other_users_objects_are_not_found(void)
 		CU_ASSERT_EQUAL(itest_api_status("GET", base, path, b.token, NULL), 404);
 	}
 	/* Nothing of A's changed in Stripe. */
-	emu_object("payment_intents", pi_open, &r);
+	itest_emulator_object("payment_intents", pi_open, &r);
 	ITEST_STR_EQ(itest_json_str(&r, "status"), before_open);
 	CU_ASSERT_PTR_NULL(itest_json_str(&r, "payment_method"));
 	itest_response_free(&r);
-	emu_object("payment_methods", pm, &r);
+	itest_emulator_object("payment_methods", pm, &r);
 	itest_copy(before_pm, sizeof(before_pm), itest_json_str(&r, "customer"));
 	ITEST_STR_EQ(before_pm, a.customer);
 	itest_response_free(&r);
-	emu_object("payment_intents", pi_paid, &r);
+	itest_emulator_object("payment_intents", pi_paid, &r);
 	CU_ASSERT_EQUAL(itest_json_int(&r, "amount_received", 0), PRICE);
 	itest_response_free(&r);
 	CU_ASSERT(wait_order(pi_paid, "paid|0"));
@@ -365,14 +326,14 @@ test_idempotency_key(void)
 	CU_ASSERT_EQUAL(r1.status, 409);
 	ITEST_STR_EQ(itest_json_str(&r1, "error.code"), "idempotency_key_reused");
 	itest_response_free(&r1);
-	CU_ASSERT_EQUAL(emu_intents_of(u.customer), 1);
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", u.customer), 1);
 
 	/* CONCURRENT repeats of a fresh key at once: one intent, every answer its own or 409. */
 	(void)snprintf(key, sizeof(key), "burst-%d-%lld", (int)getpid(), itest_now_ms());
 	created = itest_keyed_burst(urls, nurls, "/v1/payments/intents", u.token, key, other,
 	    CONCURRENT, id, sizeof(id));
 	CU_ASSERT(created >= 1);
-	CU_ASSERT_EQUAL(emu_intents_of(u.customer), 2);
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", u.customer), 2);
 	CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM payment_intents WHERE user_id = %lld",
 	    u.id), 2);
 	/* And once it is done, a repeat replays it. */
@@ -406,7 +367,7 @@ test_idempotency_key_expires(void)
 	CU_ASSERT_EQUAL(r.status, 201);
 	CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "data.id"));
 	itest_response_free(&r);
-	CU_ASSERT_EQUAL(emu_intents_of(u.customer), 1);
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", u.customer), 1);
 	/* The jobs worker prunes when it starts, and every minute after. */
 	CU_ASSERT_FATAL(itest_ctl("paybridge-stop") == 0);
 	CU_ASSERT_FATAL(itest_ctl("paybridge-start") == 0);
@@ -453,7 +414,7 @@ test_stripe_failing_during_creation(void)
 			itest_response_free(&r);
 		}
 	}
-	CU_ASSERT_EQUAL(emu_intents_of(u.customer), (long long)(2 * nurls));
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", u.customer), (long long)(2 * nurls));
 
 	/* The intent made, the answer lost: the client still gets its intent, and only one. */
 	(void)snprintf(key, sizeof(key), "lost-%lld", itest_now_ms());
@@ -468,7 +429,7 @@ test_stripe_failing_during_creation(void)
 	CU_ASSERT_EQUAL(r.status, 201);
 	ITEST_STR_EQ(itest_json_str(&r, "data.id"), id);
 	itest_response_free(&r);
-	CU_ASSERT_EQUAL(emu_intents_of(u.customer), (long long)(2 * nurls + 1));
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", u.customer), (long long)(2 * nurls + 1));
 
 	/*
 	 * Stripe hanging: the answer comes within the request's time and says to retry;
@@ -492,7 +453,7 @@ test_stripe_failing_during_creation(void)
 		itest_sleep_ms(500);
 	} while (itest_now_ms() - t0 < 2 * ITEST_WAIT_MS);
 	CU_ASSERT_EQUAL(status, 201);
-	CU_ASSERT_EQUAL(emu_intents_of(u.customer), (long long)(2 * nurls + 2));
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", u.customer), (long long)(2 * nurls + 2));
 }
 
 /* ---- reads that do not wait for webhooks ---- */
@@ -639,7 +600,7 @@ test_refunds(void)
 	ITEST_STR_EQ(itest_json_str(&r2, "data.id"), rid);
 	itest_response_free(&r);
 	itest_response_free(&r2);
-	emu_object("refunds", rid, &r);
+	itest_emulator_object("refunds", rid, &r);
 	CU_ASSERT_EQUAL(itest_json_int(&r, "amount", 0), 500);
 	itest_response_free(&r);
 	CU_ASSERT(wait_order(pi, "partially_refunded|500"));
@@ -709,12 +670,12 @@ test_lazy_customer_created_once(void)
 		CU_ASSERT(t[i].status == 201 || t[i].status == 503);
 	}
 	CU_ASSERT(ok >= 1);
-	customer_of(u.id, customer, sizeof(customer));
+	itest_stored_customer(u.id, customer, sizeof(customer));
 	CU_ASSERT_FATAL(strncmp(customer, "cus_", 4) == 0);
 	ITEST_STR_NE(customer, u.customer);
 	/* The one from signup and the one made lazily, never more. */
 	CU_ASSERT_EQUAL(itest_customers_for(u.id, NULL, 0), 2);
-	CU_ASSERT_EQUAL(emu_intents_of(customer), (long long)ok);
+	CU_ASSERT_EQUAL(itest_emulator_count_of("payment_intents", customer), (long long)ok);
 }
 
 /* ---- lists ---- */
@@ -773,7 +734,7 @@ test_cancel(void)
 	CU_ASSERT_EQUAL(r.status, 200);
 	ITEST_STR_EQ(itest_json_str(&r, "data.status"), "canceled");
 	itest_response_free(&r);
-	emu_object("payment_intents", pi, &r);
+	itest_emulator_object("payment_intents", pi, &r);
 	ITEST_STR_EQ(itest_json_str(&r, "status"), "canceled");
 	itest_response_free(&r);
 	itest_api_with("POST", urls[0], path, u.token, NULL, NULL, &r);
@@ -821,7 +782,7 @@ guest_intent(const char *base, const char *source, const char *email, long long 
 	CU_ASSERT_EQUAL_FATAL(r.status, 201);
 	itest_copy(id, idlen, itest_json_str(&r, "data.id"));
 	itest_response_free(&r);
-	emu_object("payment_intents", id, &r);
+	itest_emulator_object("payment_intents", id, &r);
 	itest_copy(customer, clen, itest_json_str(&r, "customer"));
 	ITEST_STR_EQ(itest_json_str(&r, "receipt_email"), email);
 	itest_response_free(&r);
@@ -882,7 +843,7 @@ test_guest_known_email_reuses_customer(void)
 	    sizeof(again));
 	ITEST_STR_EQ(again, got);
 	ITEST_STR_NE(got, cus);
-	emu_object("customers", got, &r);
+	itest_emulator_object("customers", got, &r);
 	ITEST_STR_EQ(itest_json_str(&r, "email"), fresh);
 	ITEST_STR_EQ(itest_json_str(&r, "metadata.source"), "guest");
 	itest_response_free(&r);
@@ -921,7 +882,7 @@ test_guest_registration_adopts(void)
 	(void)snprintf(want, sizeof(want), "%s", guest_cus);
 	CU_ASSERT(itest_wait_sql(want, "SELECT COALESCE(stripe_customer_id, '') FROM users "
 	    "WHERE id = %lld", u.id));
-	emu_object("customers", guest_cus, &r);
+	itest_emulator_object("customers", guest_cus, &r);
 	CU_ASSERT_EQUAL(atoll(itest_s(itest_json_str(&r, "metadata.user_id"))), u.id);
 	ITEST_STR_EQ(itest_json_str(&r, "name"), "Adopter");
 	itest_response_free(&r);
