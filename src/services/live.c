@@ -4,10 +4,10 @@
  */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "nchan/client.h"
 #include "services/app.h"
 #include "services/live.h"
 #include "services/payments.h"
@@ -28,12 +28,9 @@
 /* One transaction changes a handful of intents at most (one, today). */
 #define NOTES_MAX 8
 #define ID_MAX 255
-#define URL_MAX 2048
 
 static char notes[NOTES_MAX][ID_MAX + 1];
 static size_t nnotes;
-/* One handle per process, so that the connection to nginx is kept between publishes. */
-static CURL *publisher;
 
 static const char *const statuses[] = {
 	"requires_payment_method", "requires_confirmation", "requires_action", "processing",
@@ -74,72 +71,23 @@ live_after(struct app *app, struct arena *a, enum pb_err err)
 		if (app->conf->nchan_publish_url[0] == '\0')
 			continue;
 		if (payments_stored_intent(app, a, 0, notes[i], &v) == PB_OK)
-			(void)live_publish(app, a, &v);
+			(void)live_publish(app, &v);
 	}
 }
 
-/* Keeps what nchan answers, up to the buffer's maximum. */
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
+/* Time for one call to nchan: PUBLISH_BUDGET_MS, or what is left of the request. */
+static int64_t
+budget_ms(struct app *app)
 {
-	return buf_append(arg, p, size * n) == PB_OK ? size * n : 0;
-}
-
-/*
- * One call to nchan's publisher location for id: a POST of body, or a GET (body NULL),
- * whose answer lands in out. Bounded by PUBLISH_BUDGET_MS and the request's deadline.
- */
-static enum pb_err
-call(struct app *app, struct arena *a, const char *id, const char *body, size_t len,
-    struct buf *out, long *status)
-{
-	const char *base = app->conf->nchan_publish_url, *url;
-	int64_t left_ms = (app_deadline(app, PUBLISH_BUDGET_MS) - time_mono_us()) / 1000;
-	struct curl_slist *h = NULL;
-	CURLcode rc;
-
-	*status = 0;
-	url = arena_printf(a, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", id);
-	if (url == NULL || strlen(url) > URL_MAX)
-		return PB_ENOMEM;
-	if (left_ms < PUBLISH_MIN_MS)
-		return PB_ETIMEOUT;
-	if (publisher == NULL) {
-		publisher = curl_easy_init();
-		if (publisher == NULL)
-			return PB_ENOMEM;
-	}
-	h = curl_slist_append(NULL, body != NULL ? "Content-Type: application/json" :
-	    "Accept: application/json");
-	if (h == NULL)
-		return PB_ENOMEM;
-	curl_easy_reset(publisher);
-	(void)curl_easy_setopt(publisher, CURLOPT_URL, url);
-	(void)curl_easy_setopt(publisher, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(publisher, CURLOPT_HTTPHEADER, h);
-	if (body != NULL) {
-		(void)curl_easy_setopt(publisher, CURLOPT_POSTFIELDS, body);
-		(void)curl_easy_setopt(publisher, CURLOPT_POSTFIELDSIZE, (long)len);
-	}
-	(void)curl_easy_setopt(publisher, CURLOPT_TIMEOUT_MS, (long)left_ms);
-	(void)curl_easy_setopt(publisher, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
-	(void)curl_easy_setopt(publisher, CURLOPT_WRITEFUNCTION, collect);
-	(void)curl_easy_setopt(publisher, CURLOPT_WRITEDATA, out);
-	(void)curl_easy_setopt(publisher, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(publisher);
-	if (rc == CURLE_OK)
-		(void)curl_easy_getinfo(publisher, CURLINFO_RESPONSE_CODE, status);
-	curl_slist_free_all(h);
-	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return PB_ETIMEOUT;
-	return rc == CURLE_OK ? PB_OK : PB_ESYSTEM;
+	return (app_deadline(app, PUBLISH_BUDGET_MS) - time_mono_us()) / 1000;
 }
 
 enum pb_err
-live_publish(struct app *app, struct arena *a, const struct payment_view *v)
+live_publish(struct app *app, const struct payment_view *v)
 {
 	struct json_object *o;
-	struct buf b, answer;
+	int64_t left_ms = budget_ms(app);
+	struct buf b;
 	long status = 0;
 	enum pb_err err;
 
@@ -147,16 +95,13 @@ live_publish(struct app *app, struct arena *a, const struct payment_view *v)
 		return PB_ECONFIG;
 	o = payments_view_json(v);
 	buf_init(&b, 64 * 1024);
-	buf_init(&answer, 4096);
 	err = o == NULL ? PB_ENOMEM : json_append(&b, o);
 	json_object_put(o);
 	if (err == PB_OK)
-		err = call(app, a, v->id, buf_cstr(&b), b.len, &answer, &status);
-	/* nchan answers 201 (created), 202 (queued: no subscriber yet) or 200. */
-	if (err == PB_OK && (status < 200 || status > 299))
-		err = PB_ESYSTEM;
+		err = left_ms < PUBLISH_MIN_MS ? PB_ETIMEOUT :
+		    nchan_publish(app->conf->nchan_publish_url, v->id, buf_cstr(&b), b.len, left_ms,
+			&status);
 	buf_free(&b);
-	buf_free(&answer);
 	if (err == PB_OK) {
 		metrics_add(METRIC_LIVE_PUBLISHED, 1);
 		return PB_OK;
@@ -170,25 +115,17 @@ live_publish(struct app *app, struct arena *a, const struct payment_view *v)
 }
 
 bool
-live_channel_empty(struct app *app, struct arena *a, const char *id)
+live_channel_empty(struct app *app, const char *id)
 {
-	struct json_object *o = NULL;
-	struct buf answer;
-	int64_t messages = 0;
-	long status = 0;
-	bool empty = true;
+	int64_t left_ms = budget_ms(app), messages = 0;
 
 	if (app->conf->nchan_publish_url[0] == '\0')
 		return false;
-	buf_init(&answer, 4096);
-	/* nchan's channel info: 404 for no channel, else {"messages": N, ...}. */
-	if (call(app, a, id, NULL, 0, &answer, &status) == PB_OK && status == 200 &&
-	    json_parse(buf_cstr(&answer), answer.len, 4, &o) == PB_OK &&
-	    json_get_int64(o, "messages", &messages))
-		empty = messages == 0;
-	json_object_put(o);
-	buf_free(&answer);
-	return empty;
+	/* When nchan cannot say, the channel is taken as empty: one publish too many is harmless. */
+	if (left_ms < PUBLISH_MIN_MS ||
+	    nchan_messages(app->conf->nchan_publish_url, id, left_ms, &messages) != PB_OK)
+		return true;
+	return messages == 0;
 }
 
 bool

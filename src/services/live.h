@@ -39,14 +39,14 @@ void live_after(struct app *app, struct arena *a, enum pb_err err);
  * Publishes v to its channel now (the subscriber's first message, services/payments.c).
  * PB_OK, or why not (PB_ECONFIG when publishing is off); logged and counted.
  */
-enum pb_err live_publish(struct app *app, struct arena *a, const struct payment_view *v);
+enum pb_err live_publish(struct app *app, const struct payment_view *v);
 
 /*
  * Whether id's channel holds no message (never published, expired, or deleted): then a
  * subscriber would get nothing first. true too when nchan could not say (publishing is
  * cheap); false when publishing is off.
  */
-bool live_channel_empty(struct app *app, struct arena *a, const char *id);
+bool live_channel_empty(struct app *app, const char *id);
 
 /*
  * Parses the long-poll query: wait ("1".."N", capped at LIVE_WAIT_MAX; NULL for none)

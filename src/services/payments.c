@@ -367,11 +367,11 @@ payments_subscribe(struct app *app, struct arena *a, uint64_t user_id, const cha
 	enum pb_err err;
 
 	err = payments_stored_intent(app, a, user_id, id, out);
-	if (err != PB_OK || !live_channel_empty(app, a, id))
+	if (err != PB_OK || !live_channel_empty(app, id))
 		return err;
 	for (int round = 0; round < SUBSCRIBE_ROUNDS && !same; round++) {
 		/* Best effort: the subscriber still gets every later change. */
-		(void)live_publish(app, a, out);
+		(void)live_publish(app, out);
 		was = payments_view_json(out);
 		err = payments_stored_intent(app, a, user_id, id, out);
 		now = err == PB_OK ? payments_view_json(out) : NULL;
