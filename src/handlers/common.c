@@ -15,7 +15,6 @@
 #include "http/request.h"
 #include "services/accounts.h"
 #include "services/payments.h"
-#include "stripe/client.h"
 #include "util/json.h"
 #include "util/secure.h"
 #include "util/strnum.h"
@@ -140,7 +139,7 @@ handlers_page_stripe(struct request *req, size_t *limit, const char **after,
 	enum pb_err err;
 
 	err = handlers_page(req, limit, after, fields);
-	if ((err == PB_OK || err == PB_EFIELDS) && *after != NULL && !stripe_id_valid(*after)) {
+	if ((err == PB_OK || err == PB_EFIELDS) && *after != NULL && !payments_id_valid(*after)) {
 		(void)handlers_field_error(fields, "startingAfter", HANDLERS_CURSOR_MESSAGE);
 		err = PB_EFIELDS;
 	}
