@@ -12,8 +12,8 @@ src_libpaybridge_a_SOURCES += \
 	src/services/idempotency.c src/services/idempotency.h \
 	src/services/orders.c src/services/orders.h \
 	src/services/payments.c src/services/payments.h src/services/payments_internal.h \
-	src/services/payments_json.c \
-	src/services/live.c src/services/live.h \
+	src/services/payments_view.c \
+	src/services/live.c src/services/live_wait.c src/services/live.h \
 	src/services/guest_payments.c src/services/guest_payments.h
 
 # Checkout, subscriptions and the billing portal (issue 11).

@@ -77,21 +77,6 @@ payments_customer_of(struct app *app, uint64_t user_id, char *id, size_t idlen,
 	return err;
 }
 
-static void
-view_from_row(const struct pi_view *row, struct payment_view *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->id = row->stripe_id;
-	out->status = row->status;
-	out->amount = row->amount;
-	out->currency = row->currency;
-	out->client_secret = row->client_secret;
-	out->product_id = row->product_id;
-	out->quantity = row->quantity;
-	out->created_at = row->created_at;
-	out->error_code = row->last_error_code;
-}
-
 /* A copy of an optional string: NULL stays NULL. */
 static const char *
 copy_opt(struct arena *a, const char *s)
@@ -156,7 +141,7 @@ apply_and_read(struct app *app, struct arena *a, const struct stripe_payment_int
 		err = repo_pi_get(app->db, a, pi->id, user_id, &row);
 	if (err != PB_OK)
 		return err;
-	view_from_row(&row, out);
+	payments_view_from_row(&row, out);
 	overlay(a, pi, out);
 	return PB_OK;
 }
@@ -252,7 +237,7 @@ payments_make_intent(struct app *app, struct arena *a, const struct intent_for *
 	if (err == PB_OK)
 		err = repo_pi_get(app->db, a, pi.id, 0, &v);
 	if (err == PB_OK)
-		view_from_row(&v, out);
+		payments_view_from_row(&v, out);
 	stripe_payment_intent_free(&pi);
 	return err;
 }
@@ -311,7 +296,7 @@ payments_get_intent(struct app *app, struct arena *a, uint64_t user_id, const ch
 	err = repo_pi_get(app->db, a, id, user_id, &row);
 	if (err != PB_OK)
 		return err;
-	view_from_row(&row, out);
+	payments_view_from_row(&row, out);
 	if (!needs_refresh(app, &row))
 		return PB_OK;
 	stripe_set_deadline(app->stripe, app_deadline(app, REFRESH_BUDGET_MS));
@@ -324,23 +309,10 @@ payments_get_intent(struct app *app, struct arena *a, uint64_t user_id, const ch
 		/* The stored state, said to be so: a read never fails on Stripe's account. */
 		log_event(LOGL_WARN, "payment intent served stale", (const struct log_kv[]){
 		    LOG_STR("payment_intent", id), LOG_STR("error", pb_strerror(err)) }, 2);
-		view_from_row(&row, out);
+		payments_view_from_row(&row, out);
 		out->stale = true;
 	}
 	return PB_OK;
-}
-
-enum pb_err
-payments_stored_intent(struct app *app, struct arena *a, uint64_t user_id, const char *id,
-    struct payment_view *out)
-{
-	struct pi_view row;
-	enum pb_err err;
-
-	err = repo_pi_get(app->db, a, id, user_id, &row);
-	if (err == PB_OK)
-		view_from_row(&row, out);
-	return err;
 }
 
 /* Subscriptions publish at most this many times before giving up on a moving target. */
@@ -402,7 +374,7 @@ payments_list_intents(struct app *app, struct arena *a, uint64_t user_id,
 	if (*items == NULL)
 		return PB_ENOMEM;
 	for (size_t i = 0; i < *n; i++)
-		view_from_row(&rows[i], &(*items)[i]);
+		payments_view_from_row(&rows[i], &(*items)[i]);
 	return PB_OK;
 }
 

@@ -19,6 +19,11 @@ struct intent_for {
 	const char *receipt_email;
 };
 
+struct pi_view;
+
+/* The view of a stored intent row (services/payments_view.c). */
+void payments_view_from_row(const struct pi_view *row, struct payment_view *out);
+
 /* Fills why and returns err. */
 enum pb_err payments_refuse(struct payment_problem *why, enum pb_err err, const char *field,
     const char *code, const char *message);

@@ -1,10 +1,16 @@
 /*
- * An intent as JSON, as GET /v1/payments/intents/{id} renders its data: here, below the
- * handlers, because the live status (services/live.c) publishes the same object.
+ * An intent's view: from its stored row, and as JSON, as GET /v1/payments/intents/{id}
+ * renders its data. Here, apart from services/payments.c, because the live status
+ * (services/live.c) publishes the same object and payments.c notes its changes there.
  */
 #include "config.h"
 
+#include <string.h>
+
+#include "repo/payments.h"
+#include "services/app.h"
 #include "services/payments.h"
+#include "services/payments_internal.h"
 #include "util/json.h"
 
 struct json_object *
@@ -54,4 +60,32 @@ payments_view_json(const struct payment_view *v)
 		return NULL;
 	}
 	return o;
+}
+
+void
+payments_view_from_row(const struct pi_view *row, struct payment_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = row->stripe_id;
+	out->status = row->status;
+	out->amount = row->amount;
+	out->currency = row->currency;
+	out->client_secret = row->client_secret;
+	out->product_id = row->product_id;
+	out->quantity = row->quantity;
+	out->created_at = row->created_at;
+	out->error_code = row->last_error_code;
+}
+
+enum pb_err
+payments_stored_intent(struct app *app, struct arena *a, uint64_t user_id, const char *id,
+    struct payment_view *out)
+{
+	struct pi_view row;
+	enum pb_err err;
+
+	err = repo_pi_get(app->db, a, id, user_id, &row);
+	if (err == PB_OK)
+		payments_view_from_row(&row, out);
+	return err;
 }
