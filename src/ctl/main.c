@@ -15,6 +15,7 @@
 #include "ctl/ctl.h"
 #include "repo/db.h"
 #include "services/app.h"
+#include "services/outbox.h"
 #include "stripe/client.h"
 #include "util/log.h"
 
@@ -66,6 +67,7 @@ ctl_db(struct ctl *ctl, struct db **out)
 			ctl->conf.db_read_timeout = CTL_DB_TIMEOUT;
 		if (ctl->conf.db_write_timeout < CTL_DB_TIMEOUT)
 			ctl->conf.db_write_timeout = CTL_DB_TIMEOUT;
+		outbox_set_host(ctl->conf.host_id);
 		rc = db_new(&ctl->conf, &ctl->db);
 		if (rc != PB_OK) {
 			ctl_errx(ctl, "cannot set up the database handle: %s", pb_strerror(rc));

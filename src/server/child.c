@@ -8,6 +8,7 @@
 
 #include "repo/db.h"
 #include "server/child.h"
+#include "services/outbox.h"
 #include "stripe/client.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -104,6 +105,7 @@ child_app_init(const struct conf *c, int64_t started_us, struct app *app)
 	memset(app, 0, sizeof(*app));
 	app->conf = c;
 	app->started_us = started_us;
+	outbox_set_host(c->host_id);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_warnx("libcurl initialisation failed");
 		return PB_ESYSTEM;

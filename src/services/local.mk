@@ -81,3 +81,10 @@ TESTS += tests/unit/test_checkout
 tests_unit_test_checkout_SOURCES = tests/unit/test_checkout.c tests/unit/unit.h
 tests_unit_test_checkout_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_checkout_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+
+# The name a process leases jobs under (host_id).
+check_PROGRAMS += tests/unit/test_outbox_owner
+TESTS += tests/unit/test_outbox_owner
+tests_unit_test_outbox_owner_SOURCES = tests/unit/test_outbox_owner.c tests/unit/unit.h
+tests_unit_test_outbox_owner_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_outbox_owner_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

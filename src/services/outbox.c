@@ -19,20 +19,34 @@
 #define BACKOFF_BASE_US 1000000LL
 #define BACKOFF_MAX_US (3600LL * 1000000)
 
+/* leased_by holds 64 characters: the host part keeps to 48, the pid after it fits. */
+#define OWNER_HOST_MAX 48
+
+static char owner_host[OWNER_HOST_MAX + 1];
+static pid_t owner_pid;
+
+void
+outbox_set_host(const char *host_id)
+{
+	(void)snprintf(owner_host, sizeof(owner_host), "%s", host_id != NULL ? host_id : "");
+	owner_pid = 0;
+}
+
 const char *
 outbox_owner(void)
 {
-	static char owner[96];
-	static pid_t pid;
-	char host[64];
+	static char owner[OWNER_HOST_MAX + 24];
+	char host[OWNER_HOST_MAX + 1];
 
 	/* Computed per process: a child must not inherit its parent's name. */
-	if (pid != getpid()) {
-		pid = getpid();
-		if (gethostname(host, sizeof(host)) != 0)
+	if (owner_pid != getpid()) {
+		owner_pid = getpid();
+		if (owner_host[0] != '\0')
+			(void)snprintf(host, sizeof(host), "%s", owner_host);
+		else if (gethostname(host, sizeof(host)) != 0)
 			(void)snprintf(host, sizeof(host), "localhost");
 		host[sizeof(host) - 1] = '\0';
-		(void)snprintf(owner, sizeof(owner), "%s:%ld", host, (long)pid);
+		(void)snprintf(owner, sizeof(owner), "%s:%ld", host, (long)owner_pid);
 	}
 	return owner;
 }

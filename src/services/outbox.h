@@ -61,7 +61,13 @@ void outbox_settle(struct app *app, const struct job *job, enum pb_err result,
 /* Refreshes the pending and dead gauges of /metrics. */
 void outbox_refresh_gauges(struct app *app);
 
-/* A name for this process in leased_by: "host:pid". Static storage. */
+/*
+ * A name for this process in leased_by and the sync lease: "host:pid", host being
+ * host_id as outbox_set_host named it, else the machine's host name. Static storage.
+ */
 const char *outbox_owner(void);
+
+/* Sets the host part of outbox_owner (the host_id setting; NULL or "": the host name). */
+void outbox_set_host(const char *host_id);
 
 #endif

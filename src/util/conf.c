@@ -57,6 +57,7 @@ static const struct conf_key keys[] = {
 	I(json_max_depth, "32", 1, 256),
 	{ "log_level", CT_LEVEL, offsetof(struct conf, log_level), "info", 0, 0 },
 	S(db_host, ""),
+	S(host_id, ""),
 	I(db_port, "3306", 1, 65535),
 	S(db_socket, "/run/mysqld/mysqld.sock"),
 	S(db_name, "paybridge"),

@@ -38,6 +38,7 @@ struct conf {
 
 	/* database */
 	char *db_host;		/* "" or "localhost": use db_socket */
+	char *host_id;		/* "": the machine's host name (outbox_owner) */
 	long long db_port;
 	char *db_socket;
 	char *db_name;

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -311,8 +312,12 @@ def test_sync_lease_one_host_at_a_time():
                                       "sync"], env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True) for h in ("a", "b")]
             outs = [r.communicate(timeout=60) + (r.returncode,) for r in runs]
-            ran = [o for o in outs if o[2] == 0 and "fetched" in o[0]]
-            busy = [o for o in outs if o[2] != 0 and "another sync is running" in o[1]]
+            ran = [h for h, o in zip("ab", outs) if o[2] == 0 and "fetched" in o[0]]
+            busy = [h for h, o in zip("ab", outs) if o[2] != 0 and
+                    "another sync is running" in o[1] and
+                    # The refusal names the holder by the other host's host_id.
+                    re.search(r"[(@]%s:\d+ holds the lease" % ("b" if h == "a" else "a"),
+                              o[1])]
             check(len(ran) == 1 and len(busy) == 1,
                   "round %d: %s" % (round_, [(o[2], o[0][-80:], o[1][-600:]) for o in outs]))
     finally:
