@@ -175,13 +175,21 @@ listen_open(const struct conf *c, struct listener *l, char *err, size_t errlen)
 	return PB_OK;
 }
 
+bool
+listen_unlink(struct listener *l)
+{
+	if (!l->owns_path)
+		return false;
+	(void)unlink(l->path);
+	l->owns_path = false;
+	return true;
+}
+
 void
 listen_close(struct listener *l)
 {
 	if (l->fd > 0)
 		close(l->fd);
 	l->fd = -1;
-	if (l->owns_path)
-		(void)unlink(l->path);
-	l->owns_path = false;
+	(void)listen_unlink(l);
 }

@@ -22,6 +22,15 @@ struct listener {
  */
 enum pb_err listen_open(const struct conf *c, struct listener *l, char *err, size_t errlen);
 
+/*
+ * Removes the socket file we created, so that new connections are refused (a web server
+ * then tries its next upstream server) while those already queued can still be accepted.
+ * Returns false when there was no such file (TCP, an inherited socket, already removed).
+ * Also done by listen_close; once removed, a successor may bind the path, and it is not
+ * removed again.
+ */
+bool listen_unlink(struct listener *l);
+
 /* Closes the socket and removes a socket file we created. */
 void listen_close(struct listener *l);
 

@@ -92,8 +92,8 @@ spawn(struct master *m, size_t i, enum metrics_role role)
 			status = jobs_run(m->conf, i, m->started_real_us);
 		} else {
 			child_close_inherited((const int[]){ m->listener.fd, m->park.hand }, 2);
-			status = worker_run(m->conf, m->listener.fd, m->park.hand, i,
-			    m->started_real_us);
+			status = worker_run(m->conf, m->listener.fd, m->park.hand,
+			    m->listener.owns_path, i, m->started_real_us);
 		}
 		/* _exit: the master's atexit handlers and stdio buffers are not the child's. */
 		_exit(status);
@@ -327,7 +327,13 @@ begin_stop(struct master *m, int sig)
 	    sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)m->conf->shutdown_timeout);
 	m->stopping = true;
 	m->stop_deadline_us = time_mono_us() + m->conf->shutdown_timeout * 1000000;
-	/* Nobody will serve parked connections now; the web server sees them close idle. */
+	/*
+	 * New connections are refused from now on, and idle parked ones closed, so that the
+	 * web server soon finds this server gone and sends the rest elsewhere; the workers
+	 * drain what is queued and what arrives on kept connections (worker.c).
+	 */
+	(void)listen_unlink(&m->listener);
+	scoreboard_set_stopping();
 	park_drain(&m->park);
 	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
 		stop_child(&m->children[i], SIGTERM);

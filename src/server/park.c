@@ -146,14 +146,6 @@ park_close(struct park *p)
 	metrics_gauge_set(METRIC_CONN_PARKED_NOW, 0);
 }
 
-void
-park_drain(struct park *p)
-{
-	p->closing = true;
-	close_parked(p);
-	metrics_gauge_set(METRIC_CONN_PARKED_NOW, 0);
-}
-
 bool
 park_backlogged(const struct park *p)
 {
@@ -209,13 +201,13 @@ take_in(struct park *p)
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
 		char c;
 
-		if (p->closing) {
-			close(fd);
-			continue;
-		}
 		/* Under pressure the next request is often there already: no need to watch. */
 		if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
 			hand_out(p, fd);
+			continue;
+		}
+		if (p->closing) {
+			close(fd);
 			continue;
 		}
 		if (p->parked + p->nqueue >= p->max) {
@@ -261,6 +253,15 @@ watch(struct park *p)
 			}
 		}
 	} while (n == EVENTS_BATCH);
+}
+
+void
+park_drain(struct park *p)
+{
+	park_service(p);
+	close_parked(p);
+	p->closing = true;
+	metrics_gauge_set(METRIC_CONN_PARKED_NOW, (int64_t)p->nqueue);
 }
 
 void

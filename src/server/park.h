@@ -37,7 +37,7 @@ struct park {
 	int fd_limit;		/* descriptors below this number: RLIMIT_NOFILE, capped */
 	int *queue;		/* readable connections the socketpair had no room for */
 	size_t nqueue;
-	bool closing;		/* stopping: close what arrives instead of keeping it */
+	bool closing;		/* stopping: idle connections are closed, not kept */
 };
 
 /* Makes the socketpair and the epoll set, before the workers are forked. */
@@ -53,7 +53,10 @@ void park_close(struct park *p);
  */
 void park_service(struct park *p);
 
-/* The master on stop: closes every parked connection and each one parked from now on. */
+/*
+ * The master on stop: hands out the connections that have a request, queued ones
+ * included, and closes the idle ones, and from now on each idle one parked.
+ */
 void park_drain(struct park *p);
 
 /* True when park_service has hand-offs waiting for room (poll the lot for POLLOUT). */

@@ -6,6 +6,7 @@
 
 struct board {
 	atomic_size_t used;
+	atomic_bool stopping;	/* the whole server stops (not one worker retired) */
 	struct scoreboard_slot slots[SCOREBOARD_SLOTS];
 };
 
@@ -38,6 +39,18 @@ size_t
 scoreboard_used(void)
 {
 	return atomic_load(&board->used);
+}
+
+void
+scoreboard_set_stopping(void)
+{
+	atomic_store(&board->stopping, true);
+}
+
+bool
+scoreboard_stopping(void)
+{
+	return atomic_load(&board->stopping);
 }
 
 struct scoreboard_slot *

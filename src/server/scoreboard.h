@@ -9,6 +9,7 @@
 #define PB_SERVER_SCOREBOARD_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,15 @@ void scoreboard_reset(size_t i);
 
 /* One past the highest slot ever given to a child: scans stop there. */
 size_t scoreboard_used(void);
+
+/*
+ * The master, before it tells its children to stop because the server stops: a worker
+ * told to stop then drains (worker.c) instead of leaving its connections to the master,
+ * which a reload's retired worker does.
+ */
+void scoreboard_set_stopping(void);
+
+/* Whether the server is stopping. */
+bool scoreboard_stopping(void);
 
 #endif

@@ -32,6 +32,7 @@
 #define ARENA_OVERHEAD (4 * 1024 * 1024)
 #define ACCEPT_ERRORS_MAX 100
 #define DRAIN_MAX (2 * 1024 * 1024)	/* unread body read past before a kept connection is reused */
+#define STOP_QUIET_MS 200	/* a draining worker leaves after this long with nothing to do */
 
 static ssize_t
 fcgi_read(void *ctx, char *p, size_t n)
@@ -163,17 +164,19 @@ struct waiter {
 	int hand;
 	bool tcp;	/* TCP_NODELAY for accepted connections */
 	bool turn;	/* when both shared sockets are ready, which goes first */
+	bool drain_queue;	/* stopping, accept what the listening socket has queued */
+	bool draining;		/* the server stops: serve what arrives, then leave */
 };
 
 static enum pb_err
-waiter_open(struct waiter *w, int listen_fd, int hand)
+waiter_open(struct waiter *w, int listen_fd, int hand, bool drain_queue)
 {
 	struct epoll_event l = { .events = EPOLLIN, .data.fd = listen_fd };
 	struct epoll_event h = { .events = EPOLLIN, .data.fd = hand };
 	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
 	socklen_t salen = sizeof(sa);
 
-	*w = (struct waiter){ .listen_fd = listen_fd, .hand = hand };
+	*w = (struct waiter){ .listen_fd = listen_fd, .hand = hand, .drain_queue = drain_queue };
 	w->tcp = getsockname(listen_fd, (struct sockaddr *)&sa, &salen) == 0 &&
 	    (sa.ss_family == AF_INET || sa.ss_family == AF_INET6);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -199,6 +202,25 @@ waiter_forget(const struct waiter *w, int fd)
 }
 
 /*
+ * A stop: a worker retired by a reload leaves at once, its idle connection going on from
+ * the lot. When the whole server stops nobody would serve that connection, and the web
+ * server may be writing a request into it, or into a connection still queued on the
+ * listening socket: a POST lost that way is a 502 it will not retry. So the worker drains:
+ * it serves whatever arrives (closing each connection after its answer, which tells the
+ * web server not to reuse it) until nothing has come for STOP_QUIET_MS. The master has
+ * removed the socket file, so new connections go to the web server's other upstreams; the
+ * queue of a socket inherited from systemd is the successor's, and of a TCP one unbounded,
+ * so those are not accepted from.
+ */
+static void
+begin_drain(struct waiter *w)
+{
+	w->draining = true;
+	if (!w->drain_queue)
+		(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, w->listen_fd, NULL);
+}
+
+/*
  * Waits until there is work: the kept-open connection has a request (or was closed), the
  * master hands one out, or the listening socket has a connection. When both shared
  * sockets are ready they take turns, so neither queue starves; its own connection comes
@@ -215,8 +237,15 @@ wait_for_work(struct waiter *w, int kept)
 	int n;
 
 	sigemptyset(&open);
-	while (!child_stop) {
-		n = epoll_pwait(w->ep, ev, 3, -1, &open);
+	for (;;) {
+		if (child_stop && !w->draining) {
+			if (!scoreboard_stopping())
+				return WORK_STOP;
+			begin_drain(w);
+		}
+		n = epoll_pwait(w->ep, ev, 3, w->draining ? STOP_QUIET_MS : -1, &open);
+		if (n == 0)
+			return WORK_STOP;
 		if (n < 0) {
 			if (errno != EINTR)
 				return WORK_STOP;
@@ -243,7 +272,6 @@ wait_for_work(struct waiter *w, int kept)
 		if (fresh)
 			return WORK_NEW;
 	}
-	return WORK_STOP;
 }
 
 /*
@@ -291,7 +319,8 @@ take_connection(struct waiter *w, FCGX_Request *fr, enum work what)
 }
 
 int
-worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t started_us)
+worker_run(const struct conf *c, int listen_fd, int hand, bool drain_queue, size_t slot,
+    int64_t started_us)
 {
 	struct scoreboard_slot *sb = scoreboard_slot(slot);
 	FCGX_Request fr;
@@ -317,7 +346,7 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 		log_warnx("FastCGI initialisation failed");
 		return 1;
 	}
-	if (waiter_open(&wt, listen_fd, hand) != PB_OK)
+	if (waiter_open(&wt, listen_fd, hand, drain_queue) != PB_OK)
 		return 1;
 	if (child_app_init(c, started_us, &app) != PB_OK) {
 		close(wt.ep);
@@ -371,6 +400,11 @@ worker_run(const struct conf *c, int listen_fd, int hand, size_t slot, int64_t s
 		atomic_store(&sb->busy_since_us, time_mono_us());
 		serve(&app, &fr, &arena);
 		drain_body(&fr);
+		if (scoreboard_stopping()) {
+			/* Closed after its answer: the web server will not send another. */
+			waiter_forget(&wt, fr.ipcFd);
+			fr.keepConnection = 0;
+		}
 		FCGX_Finish_r(&fr);
 		arena_reset(&arena);
 		atomic_store(&sb->busy_since_us, 0);

@@ -28,6 +28,7 @@ import uuid
 
 URL = os.environ["PB_CLUSTER_URL"]
 DIR = os.environ["PB_CLUSTER_DIR"]
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EMU = os.environ["PB_EMULATOR_URL"]
 SECRET = os.environ["PB_WEBHOOK_SECRET"]
 SIGNUPS = int(os.environ.get("PB_CLUSTER_SIGNUPS", "200"))
@@ -227,7 +228,7 @@ class Load:
                 if status == 201:
                     self.accepted.append((time.monotonic(), email))
                 else:
-                    self.failures.append((time.monotonic(), status, took))
+                    self.failures.append((time.monotonic(), status, took, email))
 
     def __enter__(self):
         for t in self.threads:
@@ -278,22 +279,74 @@ def test_node_killed_under_load():
     assert_ledger_kept(load)
 
 
-def test_host_stopped_under_load():
-    """paybridge host b stopped (SIGTERM) under load: nginx sends the rest to host a and
-    no signup that got its 201 is lost."""
-    pid = int(open("%s/b/paybridge.pid" % DIR).read())
-    with Load("stop") as load:
+def stop_host_under_load(tag, host="b"):
+    """Stops a host (SIGTERM) while signups run; returns the load and the failures that
+    came after the stop."""
+    pid = int(open("%s/%s/paybridge.pid" % (DIR, host)).read())
+    with Load(tag) as load:
         wait_for("load under way", lambda: load.successes_after(0) >= 20)
         stopped_at = time.monotonic()
         os.kill(pid, 15)
-        wait_for("host b gone", lambda: not os.path.exists("/proc/%d/stat" % pid) or
+        wait_for("host %s gone" % host, lambda: not os.path.exists("/proc/%d/stat" % pid) or
                  open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z")
         wait_for("successes after the stop", lambda: load.successes_after(stopped_at) >= 40)
     with load.lock:
         failures = [f for f in load.failures if f[0] > stopped_at]
-    print("  host stop: %d accepted, %d failed after the stop (statuses %s)"
-          % (len(load.accepted), len(failures), sorted({f[1] for f in failures})))
+    print("  %s: %d accepted, %d failed after the stop (statuses %s)"
+          % (tag, len(load.accepted), len(failures), sorted({f[1] for f in failures})))
     assert_ledger_kept(load)
+    return load, failures
+
+
+def script_cluster(*args):
+    subprocess.run([os.path.join(TOP, "script", "cluster")] + list(args), check=True,
+                   capture_output=True, text=True, timeout=120)
+
+
+def test_host_taken_out_then_stopped():
+    """The way to stop a host with no request refused: take it out of nginx's upstream
+    first (script/cluster out: nginx closes its own idle connections to it), then stop it
+    under load: nginx refuses nothing. Then it is started and put back."""
+    script_cluster("out", "b")
+    _, failures = stop_host_under_load("out-stop")
+    check_refused(failures, 0)
+    script_cluster("up")
+    script_cluster("in", "b")
+    wait_for("host b serving again", lambda: host_serving("b"))
+
+
+def host_serving(host):
+    """True once host's own nginx answers readyz with 200."""
+    try:
+        with urllib.request.urlopen(host_url(host) + "/v1/readyz", timeout=5) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def test_host_stopped_under_load():
+    """paybridge host b stopped (SIGTERM) under load with no warning to nginx: no signup
+    that got its 201 is lost, and the stopping host drains (it serves what its socket's
+    queue and its kept connections still bring, and its socket file is gone, so nginx
+    sends everything new to host a). nginx can still write a request into a kept
+    connection in the instant the host closes it: such a request is refused (502) having
+    done nothing, so the client may retry it; at most a few are."""
+    _, failures = stop_host_under_load("stop")
+    check_refused(failures, 3)
+
+
+def check_refused(failures, most_502):
+    """Every signup that failed after a host's stop did nothing (no user row: its client
+    may retry), was a 502 (nginx: the stopping host closed the connection) or a 503 (host
+    a, carrying all the load on its own four workers, shed it), with at most most_502 of
+    the first kind."""
+    done = [f[3] for f in failures if sql("SELECT COUNT(*) FROM users WHERE email = '%s'"
+                                         % f[3])[0][0] != "0"]
+    check(not done, "refused signups that were carried out: %s" % done)
+    refused = [f for f in failures if f[1] == 502]
+    check(len(refused) <= most_502, "%d requests refused by nginx after the stop: %s"
+          % (len(refused), refused))
+    check(all(f[1] in (502, 503) for f in failures), "unexpected statuses: %s" % failures)
 
 
 def test_sync_lease_one_host_at_a_time():
@@ -414,7 +467,8 @@ def signup_at(base, tag):
 
 
 TESTS = [test_same_event_to_both_hosts, test_sse_across_hosts, test_sync_lease_one_host_at_a_time, test_signups_with_stripe_failing,
-         test_node_killed_under_load, test_host_stopped_under_load]
+         test_node_killed_under_load, test_host_taken_out_then_stopped,
+         test_host_stopped_under_load]
 
 
 def main():
