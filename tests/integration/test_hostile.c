@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -1012,7 +1013,10 @@ test_forged_params(void)
 			/* httpoxy: HTTP_PROXY must not become the Stripe client's proxy. */
 			"Proxy: http://127.0.0.1:9/",
 			"X-Request-Id: forged-request-id",
+			/* The same names with '_': neither server passes such a header on. */
+			"X_Request_Id: forged-underscored-id",
 			"X-Request-Start: t=1",
+			"X_Request_Start: t=1",
 			uid, role,
 			"Remote-User: admin",
 			NULL,
@@ -1032,6 +1036,7 @@ test_forged_params(void)
 			CU_ASSERT_EQUAL_FATAL(r.status, 201);
 			CU_ASSERT_TRUE(itest_header(&r, "X-Request-Id", id, sizeof(id)));
 			ITEST_STR_NE(id, "forged-request-id");
+			ITEST_STR_NE(id, "forged-underscored-id");
 			CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "data.user.stripeCustomerId"));
 			ITEST_STR_EQ(itest_json_str(&r, "data.user.role"), "user");
 			a.id = itest_json_int(&r, "data.user.id", 0);
@@ -1073,6 +1078,80 @@ test_forged_params(void)
 			if (!is_apache(b)) {
 				CU_ASSERT_EQUAL(plain, 403);
 			}
+		}
+	}
+}
+
+/* GETs url from source exactly as written (no dot-segment clean-up): status, body into r. */
+static void
+get_as_is(const char *source, const char *url, struct itest_response *r)
+{
+	struct itest_response tmp;
+	CURL *c = curl_easy_init();
+	char local[64];
+	FILE *body;
+	char *p = NULL;
+	size_t n = 0;
+
+	memset(r, 0, sizeof(*r));
+	memset(&tmp, 0, sizeof(tmp));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	body = open_memstream(&p, &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	(void)snprintf(local, sizeof(local), "host!%s", source);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_INTERFACE, local);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	r->curl_code = (int)curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(c);
+	(void)fclose(body);
+	r->body = p;
+	r->body_len = n;
+	r->headers = strdup("");
+	CU_ASSERT_EQUAL(r->curl_code, 0);
+}
+
+/*
+ * The web servers keep /metrics for this host by its path; paybridge routes on the raw
+ * REQUEST_URI. No spelling of the path reaches the metrics from elsewhere: either the web
+ * server normalises it to /metrics and refuses it, or paybridge does not take it for
+ * /metrics. (Apache's `Require local` admits all of 127/8, so from 127.0.0.2 only the
+ * other spellings are tried there.)
+ */
+static void
+test_metrics_path_confusion(void)
+{
+	static const char *const exact[] = { "/metrics", "/metrics?x=1" };
+	static const char *const other[] = {
+		"//metrics", "/v1/../metrics", "/v1/%2e%2e/metrics", "/v1/%2E%2E/metrics",
+		"/./metrics", "/metrics/", "/metrics%2f", "/METRICS", "/metrics;x",
+		"/v1/..%2fmetrics", "/%6detrics", "/v1/..;/metrics", "/v1/users/..%2f..%2fmetrics",
+		"/metrics%00", "/metrics%20", "/v1/healthz/../../metrics",
+	};
+
+	for (size_t i = 0; i < nurls; i++) {
+		bool apache = is_apache(urls[i]);
+
+		for (size_t k = 0; k < sizeof(other) / sizeof(other[0]) + 2; k++) {
+			bool is_exact = k >= sizeof(other) / sizeof(other[0]);
+			const char *p = is_exact ? exact[k - sizeof(other) / sizeof(other[0])] :
+			    other[k];
+			struct itest_response r;
+			char url[512];
+
+			if (is_exact && apache)
+				continue;
+			(void)snprintf(url, sizeof(url), "%s%s", urls[i], p);
+			get_as_is(ATTACKER, url, &r);
+			if (r.body != NULL && strstr(r.body, "paybridge_http_requests_total") != NULL)
+				fprintf(stderr, "%s from " ATTACKER ": metrics (%ld)\n", url, r.status);
+			CU_ASSERT(r.status != 200 && (r.body == NULL ||
+			    strstr(r.body, "paybridge_http_requests_total") == NULL));
+			itest_response_free(&r);
 		}
 	}
 }
@@ -1144,6 +1223,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_oversized),
 	UNIT_TEST(test_login_guessing_spoofed),
 	UNIT_TEST(test_forged_params),
+	UNIT_TEST(test_metrics_path_confusion),
 	UNIT_TEST(test_socket_mode),
 };
 
