@@ -228,7 +228,7 @@ static void
 attached_pm(const char *base, const struct itest_user *u, char *id, size_t len)
 {
 	struct itest_response r;
-	char body[128];
+	char body[256];
 
 	itest_stripe("GET", "/v1/payment_methods/pm_card_visa", NULL, &r);
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
@@ -253,6 +253,34 @@ subscription_row(const struct itest_user *u, long long pid, char *id, size_t len
 	    pid);
 }
 
+/* What one user owns for the ownership and mass-assignment tests. */
+struct holdings {
+	char open_pi[128];	/* an intent not yet confirmed */
+	char paid_pi[128];	/* one paid, with its order */
+	long long order;
+	char pm[128];		/* an attached payment method */
+	char sub[128];		/* an active subscription */
+};
+
+static void
+hold(const char *base, const struct itest_user *u, long long pid, struct holdings *h)
+{
+	struct itest_response r;
+
+	itest_new_intent(base, u, pid, 1, h->open_pi, sizeof(h->open_pi));
+	itest_new_intent(base, u, pid, 2, h->paid_pi, sizeof(h->paid_pi));
+	itest_confirm(base, u, h->paid_pi, "pm_card_visa", &r);
+	CU_ASSERT_EQUAL_FATAL(r.status, 200);
+	itest_response_free(&r);
+	/* payment_intent.succeeded comes back as a webhook: the order follows. */
+	CU_ASSERT_FATAL(itest_wait_sql("1", "SELECT COUNT(*) FROM orders WHERE "
+	    "stripe_payment_intent_id = '%s'", h->paid_pi));
+	h->order = itest_sql_num("SELECT id FROM orders WHERE stripe_payment_intent_id = '%s'",
+	    h->paid_pi);
+	attached_pm(base, u, h->pm, sizeof(h->pm));
+	subscription_row(u, pid, h->sub, sizeof(h->sub));
+}
+
 struct id_call {
 	const char *method, *prefix, *id, *suffix, *json;	/* id NULL: the owner's user id */
 };
@@ -266,42 +294,31 @@ test_other_users_ids(void)
 		const char *b = urls[i];
 		struct itest_user owner, other;
 		struct itest_response r;
-		char open_pi[128], paid_pi[128], pm[128], sub[128], path[256], body[256], want[64];
+		struct holdings h;
+		char path[256], body[256], want[64];
 		char before[ROWS_LEN], after[ROWS_LEN];
-		long long order;
 		struct id_call calls[16];
 		size_t n = 0;
 
 		itest_signup(b, "owner", &owner);
 		itest_signup(b, "other", &other);
-		itest_new_intent(b, &owner, pid, 1, open_pi, sizeof(open_pi));
-		itest_new_intent(b, &owner, pid, 2, paid_pi, sizeof(paid_pi));
-		itest_confirm(b, &owner, paid_pi, "pm_card_visa", &r);
-		CU_ASSERT_EQUAL_FATAL(r.status, 200);
-		itest_response_free(&r);
-		(void)snprintf(want, sizeof(want), "1");
-		CU_ASSERT_FATAL(itest_wait_sql(want, "SELECT COUNT(*) FROM orders WHERE "
-		    "stripe_payment_intent_id = '%s'", paid_pi));
-		order = itest_sql_num("SELECT id FROM orders WHERE stripe_payment_intent_id = '%s'",
-		    paid_pi);
-		attached_pm(b, &owner, pm, sizeof(pm));
-		subscription_row(&owner, pid, sub, sizeof(sub));
-		(void)snprintf(want, sizeof(want), "%lld", order);
-		(void)snprintf(body, sizeof(body), "{\"paymentMethodId\":\"%s\"}", pm);
+		hold(b, &owner, pid, &h);
+		(void)snprintf(want, sizeof(want), "%lld", h.order);
+		(void)snprintf(body, sizeof(body), "{\"paymentMethodId\":\"%s\"}", h.pm);
 
 #define CALL(m, pre, i_, post, j) calls[n++] = (struct id_call){ m, pre, i_, post, j }
 		CALL("GET", "/v1/users/", NULL, "", NULL);
 		CALL("PATCH", "/v1/users/", NULL, "", "{\"name\":\"Taken Over\"}");
 		CALL("DELETE", "/v1/users/", NULL, "", NULL);
-		CALL("GET", "/v1/payments/intents/", open_pi, "", NULL);
-		CALL("GET", "/v1/payments/intents/", open_pi, "/events", NULL);
-		CALL("POST", "/v1/payments/intents/", open_pi, "/confirm",
+		CALL("GET", "/v1/payments/intents/", h.open_pi, "", NULL);
+		CALL("GET", "/v1/payments/intents/", h.open_pi, "/events", NULL);
+		CALL("POST", "/v1/payments/intents/", h.open_pi, "/confirm",
 		    "{\"paymentMethodId\":\"pm_card_visa\"}");
-		CALL("POST", "/v1/payments/intents/", open_pi, "/cancel", NULL);
-		CALL("POST", "/v1/payments/intents/", paid_pi, "/refunds", "{}");
+		CALL("POST", "/v1/payments/intents/", h.open_pi, "/cancel", NULL);
+		CALL("POST", "/v1/payments/intents/", h.paid_pi, "/refunds", "{}");
 		CALL("GET", "/v1/orders/", want, "", NULL);
-		CALL("POST", "/v1/subscriptions/", sub, "/cancel", "{\"atPeriodEnd\":false}");
-		CALL("DELETE", PMS "/", pm, "", NULL);
+		CALL("POST", "/v1/subscriptions/", h.sub, "/cancel", "{\"atPeriodEnd\":false}");
+		CALL("DELETE", PMS "/", h.pm, "", NULL);
 		CALL("PATCH", "/v1/payments/customer/default-payment-method", "", "", body);
 #undef CALL
 		owned_rows(owner.id, before, sizeof(before));
@@ -329,16 +346,16 @@ test_other_users_ids(void)
 		owned_rows(owner.id, after, sizeof(after));
 		ITEST_STR_EQ(after, before);
 		/* Stripe was not asked either: the method is still the owner's, the intent open. */
-		itest_emulator_object("payment_methods", pm, &r);
+		itest_emulator_object("payment_methods", h.pm, &r);
 		ITEST_STR_EQ(itest_json_str(&r, "customer"), owner.customer);
 		itest_response_free(&r);
-		itest_emulator_object("payment_intents", open_pi, &r);
+		itest_emulator_object("payment_intents", h.open_pi, &r);
 		ITEST_STR_EQ(itest_json_str(&r, "status"), "requires_payment_method");
 		itest_response_free(&r);
 		/* The owner still reaches all of it. */
-		(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s", open_pi);
+		(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s", h.open_pi);
 		CU_ASSERT_EQUAL(itest_api_status("GET", b, path, owner.token, NULL), 200);
-		(void)snprintf(path, sizeof(path), "/v1/orders/%lld", order);
+		(void)snprintf(path, sizeof(path), "/v1/orders/%lld", h.order);
 		CU_ASSERT_EQUAL(itest_api_status("GET", b, path, owner.token, NULL), 200);
 	}
 }
@@ -362,7 +379,8 @@ test_mass_assignment(void)
 		const char *b = urls[i];
 		struct itest_user u, admin;
 		struct itest_response r;
-		char email[128], pi[128], paid[128], pm[128], sub[128], uid[32];
+		struct holdings h;
+		char email[128], uid[32];
 		char before[ROWS_LEN], after[ROWS_LEN];
 		struct body_call calls[20];
 		char bodies[20][512], paths[20][256], tmp[256];
@@ -372,15 +390,7 @@ test_mass_assignment(void)
 		itest_signup(b, "massadmin", &admin);
 		itest_sqlf(uid, sizeof(uid), "UPDATE users SET role = 'admin' WHERE id = %lld",
 		    admin.id);
-		itest_new_intent(b, &u, pid, 1, pi, sizeof(pi));
-		itest_new_intent(b, &u, pid, 1, paid, sizeof(paid));
-		itest_confirm(b, &u, paid, "pm_card_visa", &r);
-		CU_ASSERT_EQUAL_FATAL(r.status, 200);
-		itest_response_free(&r);
-		CU_ASSERT_FATAL(itest_wait_sql("1", "SELECT COUNT(*) FROM orders WHERE "
-		    "stripe_payment_intent_id = '%s'", paid));
-		attached_pm(b, &u, pm, sizeof(pm));
-		subscription_row(&u, pid, sub, sizeof(sub));
+		hold(b, &u, pid, &h);
 		itest_unique_email(email, sizeof(email), "massnew");
 		(void)snprintf(uid, sizeof(uid), "%lld", u.id);
 
@@ -401,18 +411,18 @@ test_mass_assignment(void)
 		    "\",\"newPassword\":\"another horse battery\"," EXTRA "}");
 		CALL("POST", "/v1/payments/intents", "{\"productId\":%lld,\"quantity\":1," EXTRA "}",
 		    pid);
-		(void)snprintf(tmp, sizeof(tmp), "/v1/payments/intents/%s/confirm", pi);
+		(void)snprintf(tmp, sizeof(tmp), "/v1/payments/intents/%s/confirm", h.open_pi);
 		CALL("POST", tmp, "{\"paymentMethodId\":\"pm_card_visa\"," EXTRA "}");
-		(void)snprintf(tmp, sizeof(tmp), "/v1/payments/intents/%s/refunds", paid);
+		(void)snprintf(tmp, sizeof(tmp), "/v1/payments/intents/%s/refunds", h.paid_pi);
 		CALL("POST", tmp, "{\"reason\":\"requested_by_customer\"," EXTRA "}");
 		CALL("POST", "/v1/checkout/sessions", "{\"productId\":%lld,\"quantity\":1,"
 		    "\"mode\":\"payment\"," EXTRA "}", pid);
 		CALL("POST", "/v1/billing-portal/sessions", "{" EXTRA "}");
-		(void)snprintf(tmp, sizeof(tmp), "/v1/subscriptions/%s/cancel", sub);
+		(void)snprintf(tmp, sizeof(tmp), "/v1/subscriptions/%s/cancel", h.sub);
 		CALL("POST", tmp, "{\"atPeriodEnd\":true," EXTRA "}");
-		CALL("POST", PMS, "{\"paymentMethodId\":\"%s\"," EXTRA "}", pm);
+		CALL("POST", PMS, "{\"paymentMethodId\":\"%s\"," EXTRA "}", h.pm);
 		CALL("PATCH", "/v1/payments/customer/default-payment-method",
-		    "{\"paymentMethodId\":\"%s\"," EXTRA "}", pm);
+		    "{\"paymentMethodId\":\"%s\"," EXTRA "}", h.pm);
 		CALL("POST", "/v1/payments/customer/setup-intents", "{\"usage\":\"off_session\","
 		    EXTRA "}");
 #undef CALL
@@ -438,13 +448,13 @@ test_mass_assignment(void)
 		    email), 0);
 		/* As a form too: the signup a browser posts. */
 		{
-			const char *h[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
+			const char *fh[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
 			char url[512], form[512];
 
 			(void)snprintf(url, sizeof(url), "%s/v1/users", b);
 			(void)snprintf(form, sizeof(form), "name=Mass&email=%s&password=correct+horse"
 			    "+battery&role=admin&user_id=1&stripe_customer_id=cus_evil", email);
-			CU_ASSERT_FATAL(itest_request("POST", url, h, form, strlen(form), &r));
+			CU_ASSERT_FATAL(itest_request("POST", url, fh, form, strlen(form), &r));
 			expect(&r, 422, "invalid_fields", "form signup with extra fields");
 			CU_ASSERT_PTR_NOT_NULL(itest_json_str(&r, "error.fields.role"));
 			itest_response_free(&r);
