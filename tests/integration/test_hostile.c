@@ -352,6 +352,29 @@ test_other_users_ids(void)
 		itest_emulator_object("payment_intents", h.open_pi, &r);
 		ITEST_STR_EQ(itest_json_str(&r, "status"), "requires_payment_method");
 		itest_response_free(&r);
+		/*
+		 * Idempotency keys are the caller's own: another user sending the owner's key
+		 * with the same body gets an intent of their own, never the owner's answer.
+		 */
+		{
+			char key[64], json[128], mine[128], theirs[128];
+
+			(void)snprintf(key, sizeof(key), "hostile-%lld-%zu", itest_now_ms(), i);
+			(void)snprintf(json, sizeof(json), "{\"productId\":%lld,\"quantity\":1}", pid);
+			itest_post_keyed(b, "/v1/payments/intents", owner.token, key, json, &r);
+			CU_ASSERT_EQUAL(r.status, 201);
+			itest_copy(mine, sizeof(mine), itest_json_str(&r, "data.id"));
+			itest_response_free(&r);
+			itest_post_keyed(b, "/v1/payments/intents", other.token, key, json, &r);
+			CU_ASSERT_EQUAL(r.status, 201);
+			itest_copy(theirs, sizeof(theirs), itest_json_str(&r, "data.id"));
+			itest_response_free(&r);
+			ITEST_STR_NE(theirs, mine);
+			CU_ASSERT_EQUAL(itest_sql_num("SELECT user_id FROM payment_intents WHERE "
+			    "stripe_id = '%s'", mine), owner.id);
+			CU_ASSERT_EQUAL(itest_sql_num("SELECT user_id FROM payment_intents WHERE "
+			    "stripe_id = '%s'", theirs), other.id);
+		}
 		/* The owner still reaches all of it. */
 		(void)snprintf(path, sizeof(path), "/v1/payments/intents/%s", h.open_pi);
 		CU_ASSERT_EQUAL(itest_api_status("GET", b, path, owner.token, NULL), 200);
