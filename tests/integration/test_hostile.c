@@ -1034,6 +1034,28 @@ test_login_guessing_spoofed(void)
 
 /* ---- headers a client may forge into FastCGI parameters ---- */
 
+/* itest_api with every line of extra (any number; itest_api_with takes eight) sent too. */
+static void
+api_with_all(const char *method, const char *base, const char *path, const char *token,
+    const char *const *extra, const char *json, struct itest_response *r)
+{
+	const char *h[24] = { "Content-Type: application/json" };
+	char url[512], auth[1200];
+	size_t n = 1;
+
+	if (token != NULL) {
+		(void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h[n++] = auth;
+	}
+	for (size_t k = 0; extra[k] != NULL; k++) {
+		CU_ASSERT_FATAL(n + 1 < sizeof(h) / sizeof(h[0]));
+		h[n++] = extra[k];
+	}
+	h[n] = NULL;
+	(void)snprintf(url, sizeof(url), "%s%s", base, path);
+	CU_ASSERT_FATAL(itest_request(method, url, h, json, json != NULL ? strlen(json) : 0, r));
+}
+
 static void
 test_forged_params(void)
 {
@@ -1052,6 +1074,9 @@ test_forged_params(void)
 			"X_Request_Start: t=1",
 			uid, role,
 			"Remote-User: admin",
+			/* Method and URL overrides some frameworks honour. */
+			"X-HTTP-Method-Override: DELETE",
+			"X-Original-URL: /v1/users/me",
 			NULL,
 		};
 
@@ -1065,7 +1090,7 @@ test_forged_params(void)
 			itest_unique_email(email, sizeof(email), "httpoxy");
 			(void)snprintf(body, sizeof(body), "{\"name\":\"Proxy\",\"email\":\"%s\","
 			    "\"password\":\"" ITEST_PASSWORD "\"}", email);
-			itest_api_with("POST", b, "/v1/users", NULL, forged, body, &r);
+			api_with_all("POST", b, "/v1/users", NULL, forged, body, &r);
 			CU_ASSERT_EQUAL_FATAL(r.status, 201);
 			CU_ASSERT_TRUE(itest_header(&r, "X-Request-Id", id, sizeof(id)));
 			ITEST_STR_NE(id, "forged-request-id");
@@ -1077,19 +1102,23 @@ test_forged_params(void)
 			itest_response_free(&r);
 		}
 		/* Not queued since 1970: served, not shed as too old. */
-		itest_api_with("GET", b, "/v1/users/me", a.token, forged, NULL, &r);
+		api_with_all("GET", b, "/v1/users/me", a.token, forged, NULL, &r);
 		CU_ASSERT_EQUAL(r.status, 200);
 		ITEST_STR_EQ(itest_json_str(&r, "data.user.role"), "user");
 		CU_ASSERT_EQUAL(itest_json_int(&r, "data.user.id", 0), a.id);
 		itest_response_free(&r);
 		/* No header makes anyone someone else, or an admin. */
 		(void)snprintf(path, sizeof(path), "/v1/users/%lld", other.id);
-		itest_api_with("GET", b, path, a.token, forged, NULL, &r);
+		api_with_all("GET", b, path, a.token, forged, NULL, &r);
 		expect(&r, 403, "forbidden", "another user with forged identity headers");
 		itest_response_free(&r);
-		itest_api_with("GET", b, "/v1/users/me", NULL, forged, NULL, &r);
+		api_with_all("GET", b, "/v1/users/me", NULL, forged, NULL, &r);
 		expect(&r, 401, "unauthorized", "identity headers without a token");
 		itest_response_free(&r);
+		/* The GETs above carried a DELETE override: the account is still there. */
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT deleted_at IS NULL FROM users WHERE id = %lld",
+		    a.id), 1);
+		CU_ASSERT_EQUAL(itest_api_status("GET", b, "/v1/users/me", a.token, NULL), 200);
 		/*
 		 * /metrics is for this host: nginx allows 127.0.0.1, Apache `Require local`
 		 * (all of 127/8). Whatever it answers another address, claiming to be
