@@ -309,7 +309,7 @@ test_other_users_ids(void)
 		struct itest_user owner, other;
 		struct itest_response r;
 		struct holdings h;
-		char path[256], body[256], want[64];
+		char path[256], body[256], want[64], own_pi[128];
 		char before[ROWS_LEN], after[ROWS_LEN];
 		struct id_call calls[16];
 		size_t n = 0;
@@ -317,6 +317,7 @@ test_other_users_ids(void)
 		itest_signup(b, "owner", &owner);
 		itest_signup(b, "other", &other);
 		hold(b, &owner, pid, &h);
+		itest_new_intent(b, &other, pid, 1, own_pi, sizeof(own_pi));
 		(void)snprintf(want, sizeof(want), "%lld", h.order);
 		(void)snprintf(body, sizeof(body), "{\"paymentMethodId\":\"%s\"}", h.pm);
 
@@ -334,11 +335,17 @@ test_other_users_ids(void)
 		CALL("POST", "/v1/subscriptions/", h.sub, "/cancel", "{\"atPeriodEnd\":false}");
 		CALL("DELETE", PMS "/", h.pm, "", NULL);
 		CALL("PATCH", "/v1/payments/customer/default-payment-method", "", "", body);
+		/* The owner's saved card, on the other's own intent, or attached to them. */
+		CALL("POST", "/v1/payments/intents/", own_pi, "/confirm", body);
+		CALL("POST", PMS, "", "", body);
 #undef CALL
 		owned_rows(owner.id, before, sizeof(before));
 		for (size_t k = 0; k < n; k++) {
 			char uid[32];
 			bool admin_only = calls[k].id == NULL || strcmp(calls[k].suffix, "/refunds") == 0;
+			/* Attaching says the card is taken (README, "Payment methods"): 409. */
+			bool attach = strcmp(calls[k].method, "POST") == 0 &&
+			    strcmp(calls[k].prefix, PMS) == 0;
 
 			(void)snprintf(uid, sizeof(uid), "%lld", owner.id);
 			(void)snprintf(path, sizeof(path), "%s%s%s", calls[k].prefix,
@@ -348,7 +355,8 @@ test_other_users_ids(void)
 			 * lookup, so the answer is the same for an id that does not exist.
 			 */
 			call_expect(calls[k].method, b, path, other.token, calls[k].json,
-			    admin_only ? 403 : 404, admin_only ? "forbidden" : "not_found");
+			    admin_only ? 403 : attach ? 409 : 404,
+			    admin_only ? "forbidden" : attach ? "payment_method_in_use" : "not_found");
 			if (admin_only) {
 				(void)snprintf(path, sizeof(path), "%s%s%s", calls[k].prefix,
 				    calls[k].id != NULL ? "pi_doesnotexist0000000000" : "999999999",
@@ -365,6 +373,10 @@ test_other_users_ids(void)
 		itest_response_free(&r);
 		itest_emulator_object("payment_intents", h.open_pi, &r);
 		ITEST_STR_EQ(itest_json_str(&r, "status"), "requires_payment_method");
+		itest_response_free(&r);
+		itest_emulator_object("payment_intents", own_pi, &r);
+		ITEST_STR_EQ(itest_json_str(&r, "status"), "requires_payment_method");
+		CU_ASSERT_PTR_NULL(itest_json_str(&r, "payment_method"));
 		itest_response_free(&r);
 		/*
 		 * Idempotency keys are the caller's own: another user sending the owner's key
