@@ -365,6 +365,28 @@ test_other_users_ids(void)
 				    "forbidden");
 			}
 		}
+		/* A list's cursor of the owner's answers as one that exists nowhere. */
+		{
+			const char *cursors[][3] = {	/* list, the owner's row, no one's */
+				{ "/v1/payments/intents", h.open_pi, "pi_doesnotexist0000000000" },
+				{ "/v1/orders", want, "999999999" },
+			};
+
+			for (size_t k = 0; k < 2; k++) {
+				char answers[2][64];
+
+				for (size_t j = 0; j < 2; j++) {
+					(void)snprintf(path, sizeof(path), "%s?startingAfter=%s",
+					    cursors[k][0], cursors[k][1 + j]);
+					itest_api("GET", b, path, other.token, NULL, &r);
+					(void)snprintf(answers[j], sizeof(answers[j]), "%ld %s", r.status,
+					    itest_s(itest_json_str(&r, "error.code")));
+					itest_response_free(&r);
+				}
+				ITEST_STR_EQ(answers[0], answers[1]);
+				CU_ASSERT(strncmp(answers[0], "200", 3) != 0);
+			}
+		}
 		owned_rows(owner.id, after, sizeof(after));
 		ITEST_STR_EQ(after, before);
 		/* Stripe was not asked either: the method is still the owner's, the intent open. */
