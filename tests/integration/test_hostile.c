@@ -845,6 +845,12 @@ test_log_injection(void)
 
 /* ---- oversized requests ---- */
 
+#ifdef __SANITIZE_ADDRESS__
+#define RSS_SLACK 3
+#else
+#define RSS_SLACK 1
+#endif
+
 /* Resident set sizes, in KiB, of the pool's processes, summed and the largest one. */
 static void
 pool_rss(long long *sum, long long *max)
@@ -988,9 +994,13 @@ test_oversized(void)
 	pool_rss(&sum1, &max1);
 	fprintf(stderr, "pool RSS: %lld KiB before, %lld KiB after (largest process %lld -> "
 	    "%lld KiB)\n", sum0, sum1, max0, max1);
-	/* Generous: a worker that read a 10 MB body, or built a 10,000-deep tree, shows. */
-	CU_ASSERT(max1 - max0 < 16 * 1024);
-	CU_ASSERT(sum1 - sum0 < 64 * 1024);
+	/*
+	 * Generous: a worker that read a 10 MB body, or built a 10,000-deep tree, shows.
+	 * Under ASan freed memory waits in its quarantine, so the pool grows by tens of
+	 * MiB for nothing: thrice the bounds there.
+	 */
+	CU_ASSERT(max1 - max0 < RSS_SLACK * 16 * 1024);
+	CU_ASSERT(sum1 - sum0 < RSS_SLACK * 64 * 1024);
 }
 
 /* ---- login guessing behind forged client addresses ---- */
@@ -1284,6 +1294,64 @@ test_metrics_path_confusion(void)
 	}
 }
 
+/* ---- guest payments' per-address limit behind forged addresses ---- */
+
+#define GUEST_PER_IP 3
+
+/*
+ * Runs last: it restarts paybridge with guest payments on. From one address, each call
+ * claiming another client in every forwarding header, a fresh email each time: the
+ * address's limit still applies after GUEST_PER_IP, and it is the web server's address
+ * that is counted.
+ */
+static void
+test_guest_limit_spoofed(void)
+{
+	long long pid = itest_product(900, "one_time", 1);
+	char conf[1024];
+	FILE *f;
+
+	(void)snprintf(conf, sizeof(conf), "%s/paybridge.conf", itest_env("PB_RUN"));
+	f = fopen(conf, "a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "guest_payments = on\nguest_rate_per_ip = %d\n", GUEST_PER_IP);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	CU_ASSERT_FATAL(itest_ctl("paybridge-stop") == 0);
+	CU_ASSERT_FATAL(itest_ctl("paybridge-start") == 0);
+	CU_ASSERT_FATAL(itest_pool_settled(urls[0], ITEST_WAIT_MS));
+	for (size_t i = 0; i < nurls; i++) {
+		char source[32];
+
+		/* Each server from an address of its own, so each starts with a full allowance. */
+		(void)snprintf(source, sizeof(source), "127.0.4.%zu", 10 + i);
+		for (int k = 0; k <= GUEST_PER_IP; k++) {
+			struct itest_response r;
+			char xff[64], real[64], fwd[64], email[128], body[256], url[512];
+			const char *h[] = { "Content-Type: application/json", xff, real, fwd, NULL };
+
+			(void)snprintf(xff, sizeof(xff), "X-Forwarded-For: 10.5.%zu.%d", i, k);
+			(void)snprintf(real, sizeof(real), "X-Real-IP: 10.4.%zu.%d", i, k);
+			(void)snprintf(fwd, sizeof(fwd), "Forwarded: for=10.3.%zu.%d", i, k);
+			itest_unique_email(email, sizeof(email), "guestxff");
+			(void)snprintf(body, sizeof(body), "{\"email\":\"%s\",\"productId\":%lld,"
+			    "\"quantity\":1}", email, pid);
+			(void)snprintf(url, sizeof(url), "%s/v1/payments/guest/intents", urls[i]);
+			CU_ASSERT_FATAL(itest_request_from(source, "POST", url, h, body, strlen(body),
+			    &r));
+			if (k < GUEST_PER_IP) {
+				CU_ASSERT_EQUAL(r.status, 201);
+			} else {
+				expect(&r, 429, "too_many_requests", "guest intent past the limit");
+			}
+			itest_response_free(&r);
+		}
+		CU_ASSERT_EQUAL(itest_sql_num("SELECT COUNT(*) FROM rate_limits WHERE bucket "
+		    "LIKE 'guest-ip:10.%%'"), 0);
+		CU_ASSERT(itest_sql_num("SELECT COUNT(*) FROM rate_limits WHERE bucket = "
+		    "'guest-ip:%s'", source) >= 1);
+	}
+}
+
 /* ---- the socket ---- */
 
 /* The value of "key = value" in the stack's paybridge.conf, or "" when absent. */
@@ -1353,6 +1421,8 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_forged_params),
 	UNIT_TEST(test_metrics_path_confusion),
 	UNIT_TEST(test_socket_mode),
+	/* Last: it restarts paybridge with another configuration. */
+	UNIT_TEST(test_guest_limit_spoofed),
 };
 
 int
