@@ -1,9 +1,9 @@
 /*
  * Hostile input through the whole stack (issue 14), every case through every web server the
  * runner started (nginx and Apache): forged tokens, other users' ids, mass assignment,
- * hostile names, malformed text, log injection, oversized requests, login guessing behind
- * forged X-Forwarded-For, headers a client may forge into FastCGI parameters, and the
- * socket's mode. Each refusal is checked for its status, its JSON error code and that the
+ * hostile names, malformed text, log injection, oversized requests, login guessing and the
+ * guest payments' limit behind forged X-Forwarded-For, headers a client may forge into
+ * FastCGI parameters, spellings of /metrics, and the socket's mode. Each refusal is checked for its status, its JSON error code and that the
  * database rows it aimed at did not change. docs/SECURITY.md lists which test shows what.
  *
  *   tests/integration/run.sh BUILDDIR tests/integration/test_hostile [test names]
