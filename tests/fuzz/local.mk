@@ -31,6 +31,22 @@ tests_fuzz_fuzz_webhook_event_SOURCES = tests/fuzz/fuzz_webhook_event.c
 tests_fuzz_fuzz_webhook_event_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_webhook_event_LDADD = src/libpaybridge.a $(PB_LIBS)
 
+# Issue 14: what the handlers read from a query and a body, and Stripe's answers.
+noinst_PROGRAMS += tests/fuzz/fuzz_query tests/fuzz/fuzz_fields tests/fuzz/fuzz_stripe_object \
+	tests/fuzz/fuzz_stripe_error
+tests_fuzz_fuzz_query_SOURCES = tests/fuzz/fuzz_query.c
+tests_fuzz_fuzz_query_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_query_LDADD = src/libpaybridge.a $(PB_LIBS)
+tests_fuzz_fuzz_fields_SOURCES = tests/fuzz/fuzz_fields.c
+tests_fuzz_fuzz_fields_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_fields_LDADD = src/libpaybridge.a $(PB_LIBS)
+tests_fuzz_fuzz_stripe_object_SOURCES = tests/fuzz/fuzz_stripe_object.c
+tests_fuzz_fuzz_stripe_object_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_stripe_object_LDADD = src/libpaybridge.a $(PB_LIBS)
+tests_fuzz_fuzz_stripe_error_SOURCES = tests/fuzz/fuzz_stripe_error.c
+tests_fuzz_fuzz_stripe_error_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_stripe_error_LDADD = src/libpaybridge.a $(PB_LIBS)
+
 # Every fuzz_* target built, over its corpus and regression inputs, once.
 TESTS += tests/fuzz/regress.sh
 endif

@@ -12,3 +12,6 @@ EXTRA_DIST += tests/integration/run-repo.sh
 
 # Payment methods (issue 9).
 include tests/integration/payment_methods.mk
+
+# Hostile input (issue 14).
+include tests/integration/hostile.mk
