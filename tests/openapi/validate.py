@@ -11,7 +11,8 @@ path no template matches and a method the path does not have, under
 x-paybridge-unmatched), and a JSON body must validate against the schema, $refs resolved
 within the description. Skipped, and counted as skipped, are only what is not paybridge's
 contract: requests to an origin named by --skip-origin (the Stripe emulator and its
-control API) and the test-only routes under /v1/test/. --routes also checks that every
+control API), the test-only routes under /v1/test/, and nginx's internal locations under
+/_paybridge/ (nchan's publisher, which the live tests read). --routes also checks that every
 route of dispatch.c (outside #ifdef PB_TEST_ROUTES) is an operation here.
 
 Prints one block per mismatch (the request, the status, the problem, the body's start)
@@ -33,6 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_SPEC = os.path.join(HERE, "..", "..", "docs", "openapi.yaml")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 TEST_ROUTES = "/v1/test/"
+# nginx's own internal locations (nchan's publisher, local only; the error page): the web
+# server's plumbing for paybridge, not an API paybridge answers.
+WEB_SERVER_INTERNAL = "/_paybridge/"
 
 
 class SpecError(Exception):
@@ -161,7 +165,7 @@ def dispatch_routes(path):
 
 def skipped(rec, skip_origins):
     return rec.get("origin", "").rstrip("/") in skip_origins or \
-        rec.get("path", "").startswith(TEST_ROUTES)
+        rec.get("path", "").startswith((TEST_ROUTES, WEB_SERVER_INTERNAL))
 
 
 def read_records(paths):
@@ -223,7 +227,7 @@ def main(argv):
                 rec["method"], rec["path"], q, rec["status"], where, problem,
                 rec.get("body", "")[:400]))
     untested = sorted(set(spec.operations()) - seen)
-    print("openapi: %d responses checked against %s, %d skipped (emulator, test routes), "
+    print("openapi: %d responses checked against %s, %d skipped (emulator, test routes, nginx internals), "
           "%d mismatches; %d operations not exercised%s" % (
               checked, os.path.relpath(args.spec), skips, bad, len(untested),
               (": " + ", ".join("%s %s" % u for u in untested)) if untested and
