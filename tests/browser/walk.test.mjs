@@ -30,7 +30,8 @@ const unique = `${Date.now()}-${process.pid}`;
 const password = 'correct horse battery staple';
 const GUARD = 30000;
 const PAGES = ['/', '/index.html', '/signup.html', '/account.html', '/shop.html', '/pay.html',
-	'/orders.html', '/subscriptions.html', '/thanks.html', '/app.js', '/shop.js', '/app.css'];
+	'/orders.html', '/subscriptions.html', '/thanks.html', '/api.html', '/app.js', '/shop.js', '/api.js',
+	'/app.css'];
 
 let profileDir;
 let browser;
