@@ -99,6 +99,12 @@ class CheckTest(unittest.TestCase):
         self.accepts(rec("GET", "/v1/nothing", 404, fail("not_found")))
         self.rejects(rec("GET", "/v1/nothing", 404, ok({})), "404: at")
 
+    def test_the_web_servers_errors_are_described_once_for_every_route(self):
+        self.accepts(rec("GET", "/v1/healthz", 431, fail("request_header_too_large")))
+        self.accepts(rec("GET", "/v1/nothing", 414, fail("uri_too_long"), "application/json"))
+        self.rejects(rec("GET", "/v1/healthz", 431, fail("bad_request")), "at error/code")
+        self.rejects(rec("GET", "/v1/healthz", 429, fail("too_many_requests")), "status 429")
+
     def test_another_method_is_a_405(self):
         self.accepts(rec("PUT", "/v1/healthz", 405, fail("method_not_allowed")))
         self.rejects(rec("PUT", "/v1/healthz", 200, ok({})), "(no such operation)")

@@ -8,7 +8,7 @@ body, status}, as tests/integration/itest.c and webcheck.py append them when
 PB_OPENAPI_RECORD names the file. Each request is matched to its path template and
 operation (HEAD as the GET, without a body), its status must be described there (or, for a
 path no template matches and a method the path does not have, under
-x-paybridge-unmatched), and a JSON body must validate against the schema, $refs resolved
+x-paybridge-unmatched; for the web servers' own errors, under x-paybridge-web-server), and a JSON body must validate against the schema, $refs resolved
 within the description. Skipped, and counted as skipped, are only what is not paybridge's
 contract: requests to an origin named by --skip-origin (the Stripe emulator and its
 control API), the test-only routes under /v1/test/, and nginx's internal locations under
@@ -110,6 +110,10 @@ class Spec:
         resp = responses.get(str(status))
         if resp is None:
             resp = responses.get("%dXX" % (status // 100), responses.get("default"))
+        if resp is None:
+            # What nginx and Apache may answer for any request, listed once.
+            resp = ((self.doc.get("x-paybridge-web-server") or {}).get("responses")
+                    or {}).get(str(status))
         if resp is None:
             return "status %d is not described for %s" % (status, where)
         resp = self.deref(resp)
