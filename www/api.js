@@ -11,7 +11,7 @@
 
 var paybridgeYaml = (function () {
 	function YamlError(message, line) {
-		this.message = 'openapi.yaml line ' + (line + 1) + ': ' + message;
+		return new Error('openapi.yaml line ' + (line + 1) + ': ' + message);
 	}
 
 	function indentOf(s) {
