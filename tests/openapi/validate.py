@@ -49,6 +49,7 @@ class Spec:
         if not str(doc.get("openapi", "")).startswith("3.1"):
             raise SpecError("not an OpenAPI 3.1 description")
         self.resolver = jsonschema.RefResolver(base_uri="", referrer=doc)
+        self.validators = {}
         self.templates = []
         for template, item in (doc.get("paths") or {}).items():
             names = re.findall(r"\{([^}/]+)\}", template)
@@ -138,7 +139,10 @@ class Spec:
                 return "%s %d: the body is not JSON (%s)" % (where, status, e)
         else:
             value = body
-        validator = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
+        validator = self.validators.get(id(schema))
+        if validator is None:
+            validator = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
+            self.validators[id(schema)] = validator
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         if errors:
             e = jsonschema.exceptions.best_match(errors)
@@ -233,7 +237,7 @@ def main(argv):
     untested = sorted(set(spec.operations()) - seen)
     print("openapi: %d responses checked against %s, %d skipped (emulator, test routes, nginx internals), "
           "%d mismatches; %d operations not exercised%s" % (
-              checked, os.path.relpath(args.spec), skips, bad, len(untested),
+              checked, os.path.normpath(args.spec), skips, bad, len(untested),
               (": " + ", ".join("%s %s" % u for u in untested)) if untested and
               args.list_untested else ""))
     return 1 if bad else 0
