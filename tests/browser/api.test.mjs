@@ -8,12 +8,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = process.env.PB_BASE_URL;
 const apache = process.env.PB_APACHE_URL;
@@ -24,34 +24,16 @@ const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..
 const specFile = path.join(top, 'docs', 'openapi.yaml');
 const shots = process.env.PB_SCREENSHOT_DIR || tmpdir();
 
-let profileDir;
+let chromium;
 let browser;
 
 before(async () => {
-	profileDir = mkdtempSync(path.join(tmpdir(), 'pb-chromium-'));
-	browser = await chromium.launchPersistentContext(profileDir, {
-		executablePath: process.env.PB_CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: [
-			'--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync',
-		],
-		viewport: { width: 900, height: 900 },
-		timeout: 20000,
-	});
-	browser.setDefaultTimeout(10000);
-	await browser.addInitScript(() => {
-		document.addEventListener('securitypolicyviolation', (e) => {
-			console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-		});
-	});
+	chromium = await launchChromium({ reportCsp: true });
+	browser = chromium.context;
 });
 
 after(async () => {
-	await browser?.close();
-	if (profileDir) {
-		rmSync(profileDir, { recursive: true, force: true });
-	}
+	await chromium?.close();
 });
 
 test('GET /v1/openapi.yaml is docs/openapi.yaml, as application/yaml, on nginx and Apache', async () => {
