@@ -56,24 +56,26 @@ collect(char *data, size_t size, size_t n, void *ctx)
 static bool
 record_escape(struct sink *s, const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		char esc[8];
-		const char *add = esc;
-		size_t len = 1;
+	size_t i = 0, run;
+	char esc[8];
 
-		if (ch == '"' || ch == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)ch;
-			len = 2;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", ch);
-			len = 6;
-		} else {
-			esc[0] = (char)ch;
+	while (i < n) {
+		unsigned char ch;
+
+		/* A run of bytes that need no escape goes in at once. */
+		for (run = i; run < n; run++) {
+			ch = (unsigned char)p[run];
+			if (ch == '"' || ch == '\\' || ch < 0x20 || ch == 0x7f)
+				break;
 		}
-		if (!sink_add(s, add, len))
+		if (run > i && !sink_add(s, p + i, run - i))
 			return false;
+		if (run == n)
+			break;
+		(void)snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)p[run]);
+		if (!sink_add(s, esc, 6))
+			return false;
+		i = run + 1;
 	}
 	return true;
 }
