@@ -114,6 +114,7 @@ record_response(const char *method, const char *url, const char *content_type,
 	    record_str(&s, "query", query, strlen(query)) &&
 	    record_str(&s, "content_type", content_type != NULL ? content_type : "",
 		content_type != NULL ? strlen(content_type) : 0) &&
+	    record_str(&s, "headers", r->headers, strlen(r->headers)) &&
 	    record_str(&s, "body", r->body, r->body_len) &&
 	    sink_add(&s, status, strlen(status));
 	fd = ok ? open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;

@@ -75,12 +75,14 @@ def record(port, request, reply):
     path = os.environ.get("PB_OPENAPI_RECORD")
     m = re.match(rb"([A-Z]+) (/[^ ?\r\n]*)(?:\?([^ \r\n]*))? HTTP/1\.[01]\r\n", request)
     status, headers, body = parse_reply(reply)
+    head = reply.partition(b"\r\n\r\n")[0].decode("latin-1")
     if not path or not m or status is None:
         return
     line = json.dumps({
         "method": m.group(1).decode(), "origin": "http://127.0.0.1:%s" % port,
         "path": m.group(2).decode("latin-1"), "query": (m.group(3) or b"").decode("latin-1"),
         "content_type": next((v for n, v in headers if n == "content-type"), ""),
+        "headers": head + "\r\n\r\n",
         "body": body.decode("utf-8", "replace"), "status": status}) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:

@@ -105,6 +105,16 @@ class CheckTest(unittest.TestCase):
         self.rejects(rec("GET", "/v1/healthz", 431, fail("bad_request")), "at error/code")
         self.rejects(rec("GET", "/v1/healthz", 429, fail("too_many_requests")), "status 429")
 
+    def test_a_required_header_must_be_there(self):
+        busy = rec("GET", "/v1/readyz", 503, fail("database_unavailable"))
+        busy["headers"] = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n"
+        self.accepts(busy)
+        busy["headers"] = "HTTP/1.1 503 Service Unavailable\r\nX-Request-Id: a\r\n\r\n"
+        self.rejects(busy, "the Retry-After header is required and missing")
+        wrong = rec("DELETE", "/v1/healthz", 405, fail("method_not_allowed"))
+        wrong["headers"] = "HTTP/1.1 405 Method Not Allowed\r\n\r\n"
+        self.rejects(wrong, "Allow header")
+
     def test_another_method_is_a_405(self):
         self.accepts(rec("PUT", "/v1/healthz", 405, fail("method_not_allowed")))
         self.rejects(rec("PUT", "/v1/healthz", 200, ok({})), "(no such operation)")

@@ -4,11 +4,12 @@
   validate.py [--spec FILE] [--skip-origin URL]... [--routes DISPATCH_C] RECORD...
 
 Each RECORD holds one JSON object a line, {method, origin, path, query, content_type,
-body, status}, as tests/integration/itest.c and webcheck.py append them when
+headers, body, status}, as tests/integration/itest.c and webcheck.py append them when
 PB_OPENAPI_RECORD names the file. Each request is matched to its path template and
 operation (HEAD as the GET, without a body), its status must be described there (or, for a
 path no template matches and a method the path does not have, under
-x-paybridge-unmatched; for the web servers' own errors, under x-paybridge-web-server), and a JSON body must validate against the schema, $refs resolved
+x-paybridge-unmatched; for the web servers' own errors, under x-paybridge-web-server), the
+headers it marks required must be there, and a JSON body must validate against the schema, $refs resolved
 within the description. Skipped, and counted as skipped, are only what is not paybridge's
 contract: requests to an origin named by --skip-origin (the Stripe emulator and its
 control API), the test-only routes under /v1/test/, and nginx's internal locations under
@@ -118,6 +119,12 @@ class Spec:
         if resp is None:
             return "status %d is not described for %s" % (status, where)
         resp = self.deref(resp)
+        if "headers" in rec:
+            names = header_names(rec["headers"])
+            for name, h in (resp.get("headers") or {}).items():
+                if self.deref(h).get("required") and name.lower() not in names:
+                    return "%s %d: the %s header is required and missing" % (
+                        where, status, name)
         content = resp.get("content") or {}
         body = rec.get("body", "")
         if method.upper() == "HEAD" or status in (204, 304) or not content:
@@ -149,6 +156,13 @@ class Spec:
             at = "/".join(str(p) for p in e.absolute_path) or "(the body)"
             return "%s %d: at %s: %s" % (where, status, at, e.message)
         return None
+
+
+def header_names(block):
+    """The lower-cased names in a raw header block (of the last response, after a 100)."""
+    last = block.replace("\r\n", "\n").strip("\n").split("\n\n")[-1]
+    return {line.partition(":")[0].strip().lower() for line in last.split("\n")[1:]
+            if ":" in line}
 
 
 def load_spec(path):
