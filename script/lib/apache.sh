@@ -59,6 +59,7 @@ apache_render() {
 	sed -e "s|^\([[:space:]]*\)<VirtualHost \*:80>|\1<VirtualHost 127.0.0.1:$port>|" \
 	    -e "s|/run/paybridge/paybridge\.sock|$e_socket|g" \
 	    -e "s|/usr/share/paybridge/www|$e_www|g" \
+	    -e "s|/usr/share/paybridge/api|$(pb_sed_escape "$pb_apache_root/docs")|g" \
 	    -e "s|deprecatevar:ip.paybridge_auth=10/1,|deprecatevar:ip.paybridge_auth=$rate/1,|" \
 	    -e "s|SecRule IP:PAYBRIDGE_AUTH \"@gt 20\"|SecRule IP:PAYBRIDGE_AUTH \"@gt $burst\"|" \
 	    -e "${reuse:+/^[[:space:]]*ProxySet /s| enablereuse=[a-z]*| enablereuse=$reuse|}" \
@@ -67,6 +68,7 @@ apache_render() {
 	# If the deployment file drifts from the tokens above, fail here rather than run a
 	# configuration that is not the one under test.
 	for want in "<VirtualHost 127.0.0.1:$port>" "unix:$socket|" "DocumentRoot $www" \
+	    "Alias /v1/openapi.yaml $pb_apache_root/docs/openapi.yaml" \
 	    "paybridge_auth=$rate/1," "IP:PAYBRIDGE_AUTH \"@gt $burst\"" \
 	    ${reuse:+"enablereuse=$reuse "} ${timeout:+" timeout=$timeout"}; do
 		if ! grep -qF -- "$want" "$rundir/paybridge.conf"; then

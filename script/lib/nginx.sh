@@ -30,7 +30,11 @@
 # below paybridge's request_timeout to make nginx answer 504 itself), PB_NGINX_MORE_SOCKETS
 # (further paybridge hosts' sockets, space-separated: servers of the same upstream, as a
 # load balancer in front of several hosts has them; script/cluster), PB_NGINX_NCHAN_REDIS
-# (a redis:// URL: nchan keeps its channels there, shared with every nginx naming it).
+# (a redis:// URL: nchan keeps its channels there, shared with every nginx naming it),
+# PB_NGINX_SITE_DIR (where paybridge.conf and paybridge-nchan.conf are read from; default
+# etc/nginx, /usr/share/paybridge/nginx to run the packaged files) and PB_NGINX_API_DIR
+# (the directory of openapi.yaml for GET /v1/openapi.yaml; default docs/, the package's is
+# /usr/share/paybridge/api).
 
 # shellcheck source=daemon.sh
 . "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
@@ -80,14 +84,15 @@ nginx_render() {
 		    "numbers >= 1" >&2
 		return 2
 	fi
-	local e_rundir e_socket e_www
-	site="$pb_nginx_root/etc/nginx/paybridge.conf"
+	local e_rundir e_socket e_www site_dir=${PB_NGINX_SITE_DIR:-$pb_nginx_root/etc/nginx}
+	local api=${PB_NGINX_API_DIR:-$pb_nginx_root/docs}
+	site="$site_dir/paybridge.conf"
 	e_rundir=$(pb_sed_escape "$rundir")
 	e_socket=$(pb_sed_escape "$socket")
 	e_www=$(pb_sed_escape "$www")
 	if pb_nginx_want_nchan; then
 		sed -e "s|/var/log/nginx/|$e_rundir/|g" \
-		    "$pb_nginx_root/etc/nginx/paybridge-nchan.conf" >"$rundir/paybridge-nchan.conf" ||
+		    "$site_dir/paybridge-nchan.conf" >"$rundir/paybridge-nchan.conf" ||
 		    return 1
 		if [ -n "${PB_NGINX_NCHAN_REDIS:-}" ]; then
 			if [[ ! "$PB_NGINX_NCHAN_REDIS" =~ ^redis://[A-Za-z0-9.:@/_-]+$ ]]; then
@@ -110,6 +115,7 @@ nginx_render() {
 	    -e '/^[[:space:]]*listen \[::\]:80;/d' \
 	    -e "s|/run/paybridge/paybridge\.sock|$e_socket|g" \
 	    -e "s|/usr/share/paybridge/www|$e_www|g" \
+	    -e "s|/usr/share/paybridge/api/|$(pb_sed_escape "$api")/|g" \
 	    -e "s|/var/log/nginx/|$e_rundir/|g" \
 	    -e "s|^\([[:space:]]*\)include snippets/paybridge-nchan\.conf;|\1$nchan_line|" \
 	    -e "s|zone=paybridge_auth:10m rate=10r/s;|zone=paybridge_auth:10m rate=${rate}r/s;|" \
@@ -130,6 +136,7 @@ nginx_render() {
 	# configuration that is not the one under test.
 	local want
 	for want in "listen 127.0.0.1:$port;" "server unix:$socket;" "root $www;" \
+	    "alias $api/openapi.yaml;" \
 	    "$rundir/paybridge.access.log" "rate=${rate}r/s;" "burst=$burst nodelay;" \
 	    ${keepalive:+"keepalive $keepalive;"} \
 	    ${read_timeout:+"fastcgi_read_timeout ${read_timeout}s;"}; do

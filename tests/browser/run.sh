@@ -4,7 +4,8 @@
 # signup.test.mjs signs up through www/signup.html and reads the profile on
 # www/account.html; walk.test.mjs walks the site from signup to a paid order and a
 # subscription, checks the Content-Security-Policy, and the live status through nginx
-# (Server-Sent Events) and Apache (long-poll). A demo catalog is seeded first.
+# (Server-Sent Events) and Apache (long-poll); api.test.mjs checks GET /v1/openapi.yaml on
+# both web servers and www/api.html's rendering of it. A demo catalog is seeded first.
 #
 #   tests/browser/run.sh BUILDDIR
 #
@@ -86,5 +87,6 @@ ctl products sync-to-stripe >"$run/sync.log" 2>&1 || { cat "$run/sync.log" >&2; 
 status=0
 PB_BASE_URL=$nginx_url PB_APACHE_URL="http://127.0.0.1:$PB_APACHE_PORT" \
 	PB_SCREENSHOT_DIR="$run" PB_CHROMIUM="$chromium" \
-	node --test --test-concurrency=1 "$here/signup.test.mjs" "$here/walk.test.mjs" || status=$?
+	node --test --test-concurrency=1 "$here/signup.test.mjs" "$here/walk.test.mjs" \
+		"$here/api.test.mjs" || status=$?
 exit "$status"

@@ -11,10 +11,9 @@
 //   PB_BASE_URL=http://127.0.0.1:8080 node --test tests/browser/signup.test.mjs
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = process.env.PB_BASE_URL;
 const emulator = process.env.PB_EMULATOR_URL;
@@ -26,30 +25,16 @@ const unique = `${Date.now()}-${process.pid}`;
 const password = 'correct horse battery staple';
 const CUSTOMER = /^cus_[A-Za-z0-9]+$/;
 
-let profileDir;
+let chromium;
 let context;
 
 before(async () => {
-	// A fresh, empty profile: nothing cached or stored from another run.
-	profileDir = mkdtempSync(path.join(tmpdir(), 'pb-chromium-'));
-	context = await chromium.launchPersistentContext(profileDir, {
-		executablePath: process.env.PB_CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: [
-			'--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync',
-		],
-		viewport: { width: 900, height: 900 },
-		timeout: 20000,
-	});
-	context.setDefaultTimeout(8000);
+	chromium = await launchChromium({ defaultTimeout: 8000 });
+	context = chromium.context;
 });
 
 after(async () => {
-	await context?.close();
-	if (profileDir) {
-		rmSync(profileDir, { recursive: true, force: true });
-	}
+	await chromium?.close();
 });
 
 async function screenshot(page, name) {

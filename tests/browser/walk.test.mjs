@@ -14,10 +14,9 @@
 // none sleeps a fixed time.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = process.env.PB_BASE_URL;
 const apache = process.env.PB_APACHE_URL;
@@ -30,40 +29,21 @@ const unique = `${Date.now()}-${process.pid}`;
 const password = 'correct horse battery staple';
 const GUARD = 30000;
 const PAGES = ['/', '/index.html', '/signup.html', '/account.html', '/shop.html', '/pay.html',
-	'/orders.html', '/subscriptions.html', '/thanks.html', '/app.js', '/shop.js', '/app.css'];
+	'/orders.html', '/subscriptions.html', '/thanks.html', '/api.html', '/app.js', '/shop.js',
+	'/api.js', '/app.css'];
 
-let profileDir;
+let chromium;
 let browser;
 // Every CSP violation any page reported: [url, text].
 const violations = [];
 
 before(async () => {
-	profileDir = mkdtempSync(path.join(tmpdir(), 'pb-chromium-'));
-	browser = await chromium.launchPersistentContext(profileDir, {
-		executablePath: process.env.PB_CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: [
-			'--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync',
-		],
-		viewport: { width: 900, height: 900 },
-		timeout: 20000,
-	});
-	browser.setDefaultTimeout(10000);
-	// Listens in every document before its own scripts run (the init script is not subject
-	// to the page's CSP). Reports reach the console as well, caught below.
-	await browser.addInitScript(() => {
-		document.addEventListener('securitypolicyviolation', (e) => {
-			console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-		});
-	});
+	chromium = await launchChromium({ reportCsp: true });
+	browser = chromium.context;
 });
 
 after(async () => {
-	await browser?.close();
-	if (profileDir) {
-		rmSync(profileDir, { recursive: true, force: true });
-	}
+	await chromium?.close();
 });
 
 async function newPage() {

@@ -39,8 +39,14 @@ trap 'exit 130' INT TERM
 # shellcheck disable=SC1091
 . "$run/env"
 status=0
+# Every response the C tests receive is recorded, then held against docs/openapi.yaml.
+export PB_OPENAPI_RECORD=$run/openapi.jsonl
 case $program in
 *.sh) bash "$top/$program" "$@" || status=$? ;;
 *) "$build/$program" "$@" || status=$? ;;
 esac
+if [ -e "$PB_OPENAPI_RECORD" ] && ! /usr/bin/python3 "$top/tests/openapi/validate.py" \
+	--skip-origin "$PB_EMULATOR_URL" "$PB_OPENAPI_RECORD"; then
+	status=1
+fi
 exit "$status"

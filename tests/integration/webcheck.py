@@ -4,7 +4,9 @@
   webcheck.py send PORT [SOURCE_ADDR] <REQUEST >RESPONSE
       Sends the raw bytes on stdin to 127.0.0.1:PORT (from SOURCE_ADDR when given) and
       writes the raw reply, read until the server closes (15 s at most). For requests
-      curl will not make: malformed lines, oversized headers and URIs.
+      curl will not make: malformed lines, oversized headers and URIs. With
+      PB_OPENAPI_RECORD set, the exchange is appended to that file as itest.c records
+      its responses, for tests/openapi/validate.py.
   webcheck.py error RESPONSE STATUS CODE [--retry-after] [--server-body]
       Checks a web server's (or, with --server-body, paybridge's) JSON error: the status,
       one Content-Type of application/json, one X-Request-Id, a body
@@ -62,12 +64,41 @@ def send(port, source=None):
             out += b
     except OSError:
         pass  # a reset after the reply: keep what arrived
+    record(port, data, out)
     sys.stdout.buffer.write(out)
 
 
+def record(port, request, reply):
+    """With PB_OPENAPI_RECORD set, appends the exchange as tests/integration/itest.c does
+    (one JSON line, one write), for tests/openapi/validate.py. A request line that does
+    not parse, or no reply, leaves nothing to hold against the description."""
+    path = os.environ.get("PB_OPENAPI_RECORD")
+    m = re.match(rb"([A-Z]+) (/[^ ?\r\n]*)(?:\?([^ \r\n]*))? HTTP/1\.[01]\r\n", request)
+    status, headers, body = parse_reply(reply)
+    head = reply.partition(b"\r\n\r\n")[0].decode("latin-1")
+    if not path or not m or status is None:
+        return
+    line = json.dumps({
+        "method": m.group(1).decode(), "origin": "http://127.0.0.1:%s" % port,
+        "path": m.group(2).decode("latin-1"), "query": (m.group(3) or b"").decode("latin-1"),
+        "content_type": next((v for n, v in headers if n == "content-type"), ""),
+        "headers": head + "\r\n\r\n",
+        "body": body.decode("utf-8", "replace"), "status": status}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
 def parse(path):
+    """Returns (status, [(name_lower, value)], body) of a raw HTTP/1.1 reply in path."""
+    with open(path, "rb") as f:
+        return parse_reply(f.read())
+
+
+def parse_reply(raw):
     """Returns (status, [(name_lower, value)], body) of a raw HTTP/1.1 reply."""
-    raw = open(path, "rb").read()
     head, sep, rest = raw.partition(b"\r\n\r\n")
     if not sep:
         return None, [], b""
