@@ -34,7 +34,7 @@ customer_inline_budget_ms = 1500"
 cleanup() {
 	"$top/tests/integration/stack.sh" down "$run" || true
 	if [ -n "${PB_LOG_ARCHIVE:-}" ]; then
-		bash "$top/tests/leaks/archive.sh" "$run" "$PB_LOG_ARCHIVE/chaos-${run##*.}" || true
+		bash "$top/tests/leaks/archive.sh" "$run" "$PB_LOG_ARCHIVE/${run##*/}" || true
 	fi
 	if [ "$status" -eq 0 ]; then
 		rm -rf "$run"
