@@ -23,8 +23,10 @@ status=1
 # Outages must fail fast and come back soon: short database timeouts (a restart takes
 # the socket away at once; these bound a statement caught in it), no events sync (the
 # storm's events must arrive by webhook alone), and Stripe retried once inside a signup
-# so that the outbox does the rest.
-export PB_CONF_EXTRA="db_connect_timeout = 2
+# so that the outbox does the rest. Workers are never recycled: the memory scenario
+# compares the same workers before and after, and recycling would hide a leak.
+export PB_CONF_EXTRA="max_requests = 0
+db_connect_timeout = 2
 db_read_timeout = 3
 db_write_timeout = 3
 events_sync_interval = 0
