@@ -264,7 +264,7 @@ def test_mariadb_restarted_under_load():
     accepted, attempted = [], []
     worst_recovery = slowest_failure = outage = worst_first_ok = 0.0
     failed = 0
-    statuses = set()
+    statuses, wh_statuses = set(), set()
     events = []
     for k in range(size("db_restarts")):
         uid, evt, body = customer_event("dbwh%d" % k)
@@ -291,6 +291,7 @@ def test_mariadb_restarted_under_load():
         status, obj, _ = deliver(body)
         check(status == 200, "the webhook redelivered after the outage: %s %s" % (status, obj))
         events.append(evt)
+        wh_statuses.add(wh_status)
         statuses |= {f[1] for f in fails}
         failed += len(fails)
         slowest_failure = max([slowest_failure] + [f[2] for f in fails])
@@ -308,7 +309,8 @@ def test_mariadb_restarted_under_load():
             requests=len(attempted), accepted=len(accepted), failed=failed,
             failure_statuses="/".join(str(s) for s in sorted(statuses)),
             slowest_failure_s=slowest_failure, last_failure_after_up_s=worst_recovery,
-            first_success_after_up_s=worst_first_ok, users=users,
+            first_success_after_up_s=worst_first_ok, webhook_statuses="/".join(
+                str(x) for x in sorted(wh_statuses)), users=users,
             customers_converged_s=converged, lost=0, half_written=0)
 
 
@@ -355,8 +357,9 @@ def test_workers_killed_under_load():
 
 def test_stripe_faults_during_signups():
     """Signups while Stripe is down (503 to every call), then while it answers 429 to half
-    the calls, then while it loses half its answers after doing the work: every signup
-    is accepted, and once Stripe is healthy every user has exactly one customer."""
+    the calls, then while it loses half its answers after doing the work, then while it
+    closes every connection unanswered: every signup is accepted, and once Stripe is
+    healthy every user has exactly one customer."""
     phases = [
         ("down", size("stripe_down_s"),
          {"path": "/v1/", "match": "prefix", "status": 503, "count": None}),
@@ -366,6 +369,10 @@ def test_stripe_faults_during_signups():
         ("lost_answers", size("stripe_phase_s"),
          {"method": "POST", "path": "/v1/customers", "kind": "drop_after_apply",
           "count": None, "probability": 0.5}),
+        # Every connection closed without an answer and nothing done, as a dead load
+        # balancer in front of Stripe would.
+        ("no_answer", size("stripe_phase_s") // 2,
+         {"path": "/v1/", "match": "prefix", "kind": "hang", "seconds": 0, "count": None}),
     ]
     accepted, attempted, by_phase = [], [], {}
     for name, seconds, fault in phases:
