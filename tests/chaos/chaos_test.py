@@ -231,7 +231,8 @@ def settle():
     """Faults off, the emulator's webhooks delivered: the state the invariants read."""
     emulator("DELETE", "/faults")
     emulator("POST", "/delivery", {"mode": "normal"})
-    emulator("POST", "/deliveries/drain", {"timeout_s": 30})
+    emulator("POST", "/delivery/release")
+    emulator("POST", "/deliveries/drain", {"timeout_s": 60})
 
 
 # ---- the scenarios -------------------------------------------------------------------
@@ -254,6 +255,19 @@ def deliver(body, secret=SECRET, t=None):
     return http("POST", URL + "/v1/webhooks/stripe", body,
                 {"Stripe-Signature": signature(secret, body, t),
                  "Content-Type": "application/json"})
+
+
+def deliver_as_stripe(body, secret=SECRET):
+    """Delivers as Stripe does: an answer other than 2xx is delivered again (here at
+    once, 20 times at most; Stripe backs off over days). Returns (last status, attempts).
+    paybridge answers non-2xx, without applying anything, when it cannot take the event
+    now (a database seat refused under load)."""
+    for attempt in range(1, 21):
+        status, _, _ = deliver(body, secret)
+        if 200 <= status < 300 or status == 400:
+            return status, attempt
+        time.sleep(0.05 * attempt)  # Stripe's backoff, shortened
+    return status, attempt
 
 
 def test_mariadb_restarted_under_load():
@@ -288,8 +302,8 @@ def test_mariadb_restarted_under_load():
         check(not 200 <= wh_status < 300, "a webhook in the outage was answered %s %s"
               % (wh_status, wh_obj))
         check(wh_took < 10, "the webhook in the outage took %.1f s" % wh_took)
-        status, obj, _ = deliver(body)
-        check(status == 200, "the webhook redelivered after the outage: %s %s" % (status, obj))
+        status, _ = deliver_as_stripe(body)
+        check(status == 200, "the webhook redelivered after the outage: %s" % status)
         events.append(evt)
         wh_statuses.add(wh_status)
         statuses |= {f[1] for f in fails}
@@ -384,24 +398,30 @@ def test_stripe_faults_during_signups():
                 time.sleep(0.5)  # the length of the fault, not a wait for a condition
         hits = sum(f.get("hits", 0) for f in emulator("GET", "/faults")["data"])
         emulator("DELETE", "/faults")
-        by_phase[name] = (len(load.attempted), len(load.failures), hits)
+        by_phase[name] = (len(load.attempted), len(shed), hits)
         accepted += [e for _, e in load.accepted]
         attempted += load.attempted
-        check(not load.failures, "phase %s: %d signups failed, e.g. %s"
-              % (name, len(load.failures), load.failures[:3]))
+        # Stripe's faults never fail a signup; only load shedding may (503 server_busy,
+        # before anything is written), when the machine is slower than the load.
+        shed = [f for f in load.failures if f[1] == 503]
+        check(len(shed) == len(load.failures), "phase %s: %d signups failed, e.g. %s"
+              % (name, len(load.failures) - len(shed),
+                 [f for f in load.failures if f[1] != 503][:3]))
     users, converged = assert_signups_kept(accepted, attempted)
     for name, (n, bad, hits) in by_phase.items():
         figures("stripe_" + name, seconds=dict((p[0], p[1]) for p in phases)[name],
-                signups=n, failed=bad, faults=hits)
+                signups=n, shed_503=bad, failed=0, faults=hits)
     figures("stripe_faults", signups=len(attempted), users=users,
             customers_converged_s=converged, duplicates=0, without_customer=0, lost=0)
 
 
 def test_webhook_storm():
     """Payments made through paybridge, Stripe's events for them held back, then each
-    event delivered three times in a shuffled storm; a tenth of the events are forged
-    (payment_intent.succeeded for an intent never paid, under a wrong secret): exactly
-    the genuine events are applied, once each, and only paid intents get orders."""
+    event delivered three times in a shuffled storm, 16 at a time, each delivery
+    repeated as Stripe would while it is answered non-2xx; a tenth of the events are
+    forged (payment_intent.succeeded for an intent never paid, under a wrong secret):
+    exactly the genuine events are applied, once each, and only paid intents get
+    orders."""
     n = size("storm_events")
     slug = "chaos-" + uuid.uuid4().hex[:8]
     env = dict(os.environ)
@@ -417,9 +437,15 @@ def test_webhook_storm():
     emulator("POST", "/delivery", {"mode": "hold", "types": ["payment_intent.*", "charge.*"]})
 
     def make(i):
-        status, obj, _ = http("POST", URL + "/v1/payments/intents",
-                              {"productId": product, "quantity": 1},
-                              dict(auth, **{"Idempotency-Key": uuid.uuid4().hex}))
+        # A client told 503 server_busy (shed under load) tries again with its key.
+        key = uuid.uuid4().hex
+        for attempt in range(1, 21):
+            status, obj, _ = http("POST", URL + "/v1/payments/intents",
+                                  {"productId": product, "quantity": 1},
+                                  dict(auth, **{"Idempotency-Key": key}))
+            if status != 503:
+                break
+            time.sleep(0.05 * attempt)  # Retry-After, shortened
         check(status == 201, "intent %d: %s %s" % (i, status, obj))
         return obj["data"]["id"]
 
@@ -451,8 +477,10 @@ def test_webhook_storm():
     refused_before = metric('paybridge_webhook_signature_failures_total{reason="no_match"}')
     t0 = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda d: (d[0], d[2]) + deliver(d[1], d[2])[:2], deliveries))
+        answers = list(pool.map(lambda d: (d[0], d[2]) + deliver_as_stripe(d[1], d[2]),
+                                deliveries))
     took = time.monotonic() - t0
+    redelivered = sum(a[3] - 1 for a in answers)
     bad = [(a[0], a[2]) for a in answers if a[1] == SECRET and a[2] != 200]
     check(not bad, "%d genuine deliveries not answered 200, e.g. %s" % (len(bad), bad[:3]))
     let_in = [(a[0], a[2]) for a in answers if a[1] != SECRET and a[2] != 400]
@@ -477,7 +505,8 @@ def test_webhook_storm():
     emulator("POST", "/deliveries/drain", {"timeout_s": 60})
     check(assert_orders_match_payments() == orders, "Stripe's own deliveries changed orders")
     figures("webhook_storm", events=len(intents), genuine=len(paid), forged=len(forged),
-            deliveries=len(deliveries), seconds=took, rps=len(deliveries) / took,
+            deliveries=len(deliveries), redelivered_after_non_2xx=redelivered, seconds=took,
+            rps=len(deliveries) / took,
             applied_once=len(paid), refused=int(refused), orders=orders, lost=0,
             duplicates_applied=0)
 
