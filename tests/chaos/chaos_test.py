@@ -398,12 +398,12 @@ def test_stripe_faults_during_signups():
                 time.sleep(0.5)  # the length of the fault, not a wait for a condition
         hits = sum(f.get("hits", 0) for f in emulator("GET", "/faults")["data"])
         emulator("DELETE", "/faults")
-        by_phase[name] = (len(load.attempted), len(shed), hits)
         accepted += [e for _, e in load.accepted]
         attempted += load.attempted
         # Stripe's faults never fail a signup; only load shedding may (503 server_busy,
         # before anything is written), when the machine is slower than the load.
         shed = [f for f in load.failures if f[1] == 503]
+        by_phase[name] = (len(load.attempted), len(shed), hits)
         check(len(shed) == len(load.failures), "phase %s: %d signups failed, e.g. %s"
               % (name, len(load.failures) - len(shed),
                  [f for f in load.failures if f[1] != 503][:3]))
