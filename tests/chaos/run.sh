@@ -10,7 +10,7 @@
 #
 # BUILDDIR must be configured with --enable-test-routes (the slow route the disconnect
 # scenario holds workers with). With PB_LOG_ARCHIVE set, the stack's logs are copied
-# into PB_LOG_ARCHIVE/chaos-* before the stack directory goes, for tests/leaks/scan.py.
+# into PB_LOG_ARCHIVE/pbch.* before the stack directory goes, for tests/leaks/scan.py.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 build=$(cd "${1:?usage: tests/chaos/run.sh BUILDDIR [--full]}" && pwd -P)
