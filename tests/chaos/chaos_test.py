@@ -11,7 +11,8 @@ database (the mariadb client) and in the emulator (its control API):
 
 Run by tests/chaos/run.sh, which starts a stack (tests/integration/stack.sh) and sets its
 environment (PB_RUN, PB_NGINX_PORT, PB_EMULATOR_URL, PAYBRIDGE_DB_SOCKET, ...) and
-PB_CHAOS_FORM (short: what script/test runs; full: script/test --chaos). Every scenario
+PB_CHAOS_FORM (short: what script/test runs; full: script/test --chaos); PB_CHAOS_TESTS
+names the scenarios to run (all by default), PB_CHAOS_SEED the random seed. Every scenario
 prints one line "chaos: scenario=NAME key=value ..." with its figures; docs/RELIABILITY.md
 quotes them. Python's standard library only.
 """
@@ -753,7 +754,11 @@ TESTS = [test_webhook_storm, test_clock_six_minutes_off, test_mariadb_restarted_
 
 
 def main():
-    print("chaos: form=%s" % ("full" if FULL else "short"), flush=True)
+    # The kills and the storm's order are random: the seed is printed, and
+    # PB_CHAOS_SEED replays a run.
+    seed = int(os.environ.get("PB_CHAOS_SEED") or time.time())
+    random.seed(seed)
+    print("chaos: form=%s seed=%d" % ("full" if FULL else "short", seed), flush=True)
     rc = run_tests(TESTS, os.environ.get("PB_CHAOS_TESTS", "").split())
     try:
         settle()
