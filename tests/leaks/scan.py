@@ -9,7 +9,8 @@ stack's paybridge, emulator, nginx, Apache and MariaDB logs) for:
   authorization   an Authorization header's value: Bearer or Basic and a credential
   jwt             a JSON Web Token: three base64url parts, the first starting eyJ
   password        a password the suites use (PASSWORDS below)
-  card_number     13 to 19 digits (spaces or dashes between groups allowed) passing Luhn
+  card_number     13 to 19 digits passing Luhn, as a card number starts (2 to 6) and is
+                  written (one run, groups of four, or Amex's 4-6-5)
 
   tests/leaks/scan.py PATH...      prints each finding as FILE:LINE: KIND: the match
                                    (masked), then "1 passed, 0 failed" or "0 passed,
@@ -39,9 +40,13 @@ PATTERNS = [
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")),
     ("password", re.compile("|".join(re.escape(p) for p in PASSWORDS), re.IGNORECASE)),
 ]
-# Digits, with spaces or dashes between groups as card numbers are written; not inside
-# a word (a hex id) or a decimal.
-CARD = re.compile(r"(?<![\w.])\d{4}(?:[ -]?\d){9,15}(?![\w.])")
+# A payment card's number starts 2 to 6 (Mastercard's 2-series, Amex, JCB and Diners,
+# Visa, Mastercard, Discover and UnionPay), which keeps epoch timestamps in milli- or
+# microseconds (1...) and zero-filled ids (0...) out. Written as one run of digits, in
+# groups of four, or Amex's 4-6-5; never inside a word (a hex id), a decimal or a
+# dash-joined id (a UUID).
+CARD = re.compile(r"(?<![\w.-])(?:[2-6]\d{12,18}|[2-6]\d{3}(?:[ -]\d{4}){3}\d{0,3}"
+                  r"|3\d{3}[ -]\d{6}[ -]\d{5})(?![\w.]|-\w)")
 
 
 def luhn(digits):

@@ -39,6 +39,11 @@ CLEAN = [
     "whsec_ and sk_test_ name prefixes only",
     "eyJ is how a JWT starts",
     "hex 0a1b2c3d4242424242424242ff inside an id",
+    # Luhn-valid, but an epoch in milliseconds and one in microseconds, and Galera's
+    # zero UUID.
+    "at 1764874553258 ms", '"started_us":1764874553252554',
+    "Cert index reset to 00000000-0000-0000-0000-000000000000:-1",
+    "uuid 42424242-4242-4242-4242-424242424242",
 ]
 
 
