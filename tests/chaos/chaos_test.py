@@ -58,7 +58,8 @@ SIZES = {
 
 
 def size(name):
-    return SIZES[name][1 if FULL else 0]
+    """A scenario's size; PB_CHAOS_SIZE_<NAME> overrides it (a short run under valgrind)."""
+    return int(os.environ.get("PB_CHAOS_SIZE_" + name.upper()) or SIZES[name][1 if FULL else 0])
 
 
 def figures(scenario, **kv):
@@ -741,11 +742,15 @@ def test_memory_flat():
     b_total, a_total = sum(before[p] for p in same), sum(after[p] for p in same)
     # Generous: a leak of a few hundred bytes a request would pass this on the short
     # form and be seen in the figures; one of a few KiB would not.
-    check(growth < 16 * 1024, "a worker grew by %d KiB over %d requests" % (growth, total))
+    # Under a wrapper (valgrind) the resident size is mostly the wrapper's own: reported,
+    # not held against paybridge; valgrind's logs say whether anything leaked.
+    wrapped = bool(os.environ.get("PB_WRAPPER"))
+    check(wrapped or growth < 16 * 1024, "a worker grew by %d KiB over %d requests"
+          % (growth, total))
     figures("memory", requests=total, warmup=warm, seconds=took, rps=total / took,
             workers=len(same), rss_before_kib=b_total // len(same),
             rss_after_kib=a_total // len(same), max_growth_kib=growth, shed=len(shed),
-            errors=len(wrong))
+            errors=len(wrong), wrapped=int(wrapped))
 
 
 TESTS = [test_webhook_storm, test_clock_six_minutes_off, test_mariadb_restarted_under_load,

@@ -9,7 +9,8 @@
 #                                          docs/RELIABILITY.md
 #
 # BUILDDIR must be configured with --enable-test-routes (the slow route the disconnect
-# scenario holds workers with). With PB_LOG_ARCHIVE set, the stack's logs are copied
+# scenario holds workers with). PB_CONF_EXTRA lines are added to the suite's own, and
+# PB_WRAPPER prefixes paybridge (valgrind), as for tests/integration/stack.sh. With PB_LOG_ARCHIVE set, the stack's logs are copied
 # into PB_LOG_ARCHIVE/pbch.* before the stack directory goes, for tests/leaks/scan.py.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -31,7 +32,8 @@ db_read_timeout = 3
 db_write_timeout = 3
 events_sync_interval = 0
 stripe_max_retries = 1
-customer_inline_budget_ms = 1500"
+customer_inline_budget_ms = 1500${PB_CONF_EXTRA:+
+$PB_CONF_EXTRA}"
 # shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
 	"$top/tests/integration/stack.sh" down "$run" || true
