@@ -288,10 +288,13 @@ def test_mariadb_restarted_under_load():
             wait_for("load under way", lambda: load.successes_after(0) >= 10)
             down_at = time.monotonic()
             stack("mariadb-stop")
-            wh_status, wh_obj, wh_took = deliver(body)
-            wait_for("failures in the outage", lambda: len(load.failures_after(down_at)) >= 4)
-            time.sleep(size("db_outage_s"))  # the outage itself, not a wait for a condition
-            stack("mariadb-start")
+            try:
+                wh_status, wh_obj, wh_took = deliver(body)
+                wait_for("failures in the outage",
+                         lambda: len(load.failures_after(down_at)) >= 4)
+                time.sleep(size("db_outage_s"))  # the outage itself, not a wait
+            finally:
+                stack("mariadb-start")  # whatever failed, the scenarios after need it
             up_at = time.monotonic()
             outage = max(outage, up_at - down_at)
             wait_for("successes after the restart", lambda: load.successes_after(up_at) >= 10)
