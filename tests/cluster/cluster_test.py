@@ -14,17 +14,20 @@ node sockets. Prints one line a check, "ok NAME" or "FAILED NAME: why", then
 "N passed, M failed".
 """
 import concurrent.futures
-import hashlib
-import hmac
 import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from pbsuite import (GUARD_S, Failed, Load, check, control, event_body, http,  # noqa: E402
+                     mariadb_rows, run_tests, signature, signup_at, wait_for)
 
 URL = os.environ["PB_CLUSTER_URL"]
 DIR = os.environ["PB_CLUSTER_DIR"]
@@ -32,70 +35,21 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 EMU = os.environ["PB_EMULATOR_URL"]
 SECRET = os.environ["PB_WEBHOOK_SECRET"]
 SIGNUPS = int(os.environ.get("PB_CLUSTER_SIGNUPS", "200"))
-GUARD_S = 60          # every wait for a condition ends here, loudly
-PASSWORD = "correct horse battery staple"
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Failed(why)
-
-
-def http(method, url, body=None, headers=None, timeout=30):
-    """(status, parsed JSON or None, seconds taken); never raises for an HTTP status."""
-    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if data is not None and "Content-Type" not in req.headers:
-        req.add_header("Content-Type", "application/json")
-    t0 = time.monotonic()
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw, status = r.read(), r.status
-    except urllib.error.HTTPError as e:
-        raw, status = e.read(), e.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
-        return 0, {"error": str(e)}, time.monotonic() - t0
-    try:
-        obj = json.loads(raw) if raw else None
-    except ValueError:
-        obj = None
-    return status, obj, time.monotonic() - t0
 
 
 def emulator(method, path, body=None):
-    status, obj, _ = http(method, EMU + "/_emulator" + path, body)
-    check(200 <= status < 300, "emulator %s %s: %s %s" % (method, path, status, obj))
-    return obj
+    return control(EMU, method, path, body)
 
 
 def sql(query, node=3):
     """Rows of a query on one Galera node (tab-separated fields), read after the node has
     applied every write certified before it (wsrep_sync_wait)."""
-    out = subprocess.run(
-        ["mariadb", "--no-defaults", "--protocol=socket",
-         "--socket=%s/node%d/mysqld.sock" % (DIR, node), "--batch", "--skip-column-names",
-         "paybridge", "-e", "SET SESSION wsrep_sync_wait = 1; " + query],
-        check=True, capture_output=True, text=True, timeout=30).stdout
-    return [line.split("\t") for line in out.splitlines()]
-
-
-def wait_for(what, cond, guard=GUARD_S):
-    deadline = time.monotonic() + guard
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise Failed("%s: not within the %d s guard" % (what, guard))
-        time.sleep(0.2)
+    return mariadb_rows("%s/node%d/mysqld.sock" % (DIR, node), "paybridge", query,
+                        "SET SESSION wsrep_sync_wait = 1; ")
 
 
 def signup(tag):
-    return signup_at(URL, tag)
+    return signup_at(URL, tag, "Cluster")
 
 
 def host_log_has(host, text):
@@ -122,17 +76,11 @@ def test_same_event_to_both_hosts():
     evt_id = "evt_cluster_" + uuid.uuid4().hex[:16]
     cus = emulator("GET", "/objects/customers/" + customer)
     cus["name"] = "Renamed In Stripe"
-    body = json.dumps({
-        "id": evt_id, "object": "event", "api_version": "2025-03-31.basil",
-        "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None}, "type": "customer.updated",
-        "data": {"object": cus, "previous_attributes": {"name": "Cluster event"}}}).encode()
+    body = event_body(evt_id, "customer.updated", cus, previous={"name": "Cluster event"})
 
     def deliver(_):
-        t = int(time.time())
-        sig = hmac.new(SECRET.encode(), b"%d." % t + body, hashlib.sha256).hexdigest()
         return http("POST", URL + "/v1/webhooks/stripe", body,
-                    {"Stripe-Signature": "t=%d,v1=%s" % (t, sig),
+                    {"Stripe-Signature": signature(SECRET, body),
                      "Content-Type": "application/json"})
 
     with concurrent.futures.ThreadPoolExecutor(50) as pool:
@@ -209,42 +157,6 @@ def jobs_created(host):
     return n
 
 
-class Load:
-    """Signups in a loop from a few threads; a ledger of every 201 and of every failure
-    with its time, for what must not be lost and how long recovery took."""
-
-    def __init__(self, tag, threads=4):
-        self.tag, self.stop, self.lock = tag, threading.Event(), threading.Lock()
-        self.accepted, self.failures, self.slowest = [], [], 0.0
-        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
-
-    def run(self, i):
-        n = 0
-        while not self.stop.is_set():
-            status, email, _, took = signup("%s%d-%d" % (self.tag, i, n))
-            n += 1
-            with self.lock:
-                self.slowest = max(self.slowest, took)
-                if status == 201:
-                    self.accepted.append((time.monotonic(), email))
-                else:
-                    self.failures.append((time.monotonic(), status, took, email))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join()
-
-    def successes_after(self, t):
-        with self.lock:
-            return sum(1 for when, _ in self.accepted if when > t)
-
-
 def assert_ledger_kept(load):
     emails = [e for _, e in load.accepted]
     check(emails, "no signup was accepted at all")
@@ -260,7 +172,7 @@ def test_node_killed_under_load():
     """kill -9 of the Galera node host a uses first: requests fail fast, succeed again
     within 10 s, the node rejoins and the cluster is back to three; nothing accepted is
     lost."""
-    with Load("kill") as load:
+    with Load("kill", signup) as load:
         wait_for("load under way", lambda: load.successes_after(0) >= 20)
         killed_at = time.monotonic()
         galera("kill", 1)
@@ -283,7 +195,7 @@ def stop_host_under_load(tag, host="b"):
     """Stops a host (SIGTERM) while signups run; returns the load and the failures that
     came after the stop."""
     pid = int(open("%s/%s/paybridge.pid" % (DIR, host)).read())
-    with Load(tag) as load:
+    with Load(tag, signup) as load:
         wait_for("load under way", lambda: load.successes_after(0) >= 20)
         stopped_at = time.monotonic()
         os.kill(pid, 15)
@@ -431,7 +343,7 @@ def test_sse_across_hosts():
     product = next(p for p in json.loads(ctl("products", "list", "--json"))["products"]
                    if p.get("slug") == slug)["id"]
     a, b = host_url("a"), host_url("b")
-    status, _, obj, _ = signup_at(a, "sse")
+    status, _, obj, _ = signup_at(a, "sse", "Cluster")
     check(status == 201, "signup: %s %s" % (status, obj))
     auth = {"Authorization": "Bearer " + obj["data"]["access_token"]}
     status, obj, _ = http("POST", a + "/v1/payments/intents",
@@ -458,40 +370,13 @@ def test_sse_across_hosts():
           "the confirm did not run on host b alone")
 
 
-def signup_at(base, tag):
-    email = "%s-%s@example.com" % (tag, uuid.uuid4().hex[:12])
-    status, obj, took = http("POST", base + "/v1/users",
-                             {"name": "Cluster " + tag, "email": email, "password": PASSWORD},
-                             {"Accept": "application/json"})
-    return status, email, obj, took
-
-
 TESTS = [test_same_event_to_both_hosts, test_sse_across_hosts, test_sync_lease_one_host_at_a_time, test_signups_with_stripe_failing,
          test_node_killed_under_load, test_host_taken_out_then_stopped,
          test_host_stopped_under_load]
 
 
 def main():
-    passed = failed = 0
-    only = os.environ.get("PB_CLUSTER_TESTS", "").split()
-    for t in TESTS:
-        if only and t.__name__ not in only:
-            continue
-        t0 = time.monotonic()
-        try:
-            t()
-        except Failed as e:
-            failed += 1
-            print("FAILED %s: %s" % (t.__name__, e), flush=True)
-            continue
-        except Exception as e:  # noqa: BLE001 -- a crash is a failure, with its reason
-            failed += 1
-            print("FAILED %s: %s: %s" % (t.__name__, type(e).__name__, e), flush=True)
-            continue
-        passed += 1
-        print("ok %s (%.1f s)" % (t.__name__, time.monotonic() - t0), flush=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return run_tests(TESTS, os.environ.get("PB_CLUSTER_TESTS", "").split())
 
 
 if __name__ == "__main__":

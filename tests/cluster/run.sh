@@ -55,6 +55,9 @@ export PAYBRIDGE_CLUSTER_PORT GALERA_PORT_BASE
 # shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
 	"$top/script/cluster" down >/dev/null 2>&1 || true
+	if [ -n "${PB_LOG_ARCHIVE:-}" ]; then
+		bash "$top/tests/leaks/archive.sh" "$run" "$PB_LOG_ARCHIVE/${run##*/}" || true
+	fi
 	if [ "$status" -eq 0 ]; then
 		rm -rf "$run"
 	else

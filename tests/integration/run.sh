@@ -17,6 +17,10 @@ status=1
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	"$top/tests/integration/stack.sh" down "$run" || true
+	# The logs outlive the stack for the secret-leak check (tests/leaks/scan.py).
+	if [ -n "${PB_LOG_ARCHIVE:-}" ]; then
+		bash "$top/tests/leaks/archive.sh" "$run" "$PB_LOG_ARCHIVE/${run##*/}" || true
+	fi
 	# A sanitizer's report from a server process fails the run, whatever the tests said.
 	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$run/paybridge.log" \
 		2>/dev/null; then
