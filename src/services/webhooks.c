@@ -112,7 +112,22 @@ apply_tx(struct db *db, void *arg)
 	return err;
 }
 
-/* Runs a parsed event through the transaction and records the outcome. */
+/*
+ * Errors that say the database could not take the event now (down, no seat free, still
+ * busy after the retries), not that the event failed: recording the failure would need
+ * the same database, and counting it as failed would page someone for a busy server. The
+ * delivery is answered 503 and Stripe sends it again.
+ */
+static bool
+database_cannot_take_it(enum pb_err err)
+{
+	return err == PB_EDB || err == PB_EDEADLOCK || err == PB_EBUSY;
+}
+
+/*
+ * Runs a parsed event through the transaction and records the outcome. Returns PB_OK but
+ * for a deferred event, whose error it returns.
+ */
 static enum pb_err
 run_event(struct app *app, struct arena *a, const struct wh_event *e, const char *payload,
     size_t len, enum webhook_source source, struct webhook_result *out)
@@ -128,6 +143,11 @@ run_event(struct app *app, struct arena *a, const struct wh_event *e, const char
 	if (err == PB_OK) {
 		out->outcome = c.duplicate ? METRICS_EVO_DUPLICATE :
 		    c.changed ? METRICS_EVO_APPLIED : METRICS_EVO_IGNORED;
+	} else if (database_cannot_take_it(err)) {
+		out->outcome = METRICS_EVO_DEFERRED;
+		log_event(LOGL_WARN, "stripe event deferred: the database cannot take it now",
+		    (const struct log_kv[]){ LOG_STR("event", e->id), LOG_STR("type", e->type),
+		    LOG_STR("source", c.source), LOG_STR("error", pb_strerror(err)) }, 4);
 	} else {
 		out->outcome = METRICS_EVO_FAILED;
 		ferr = repo_events_failed(app->db, e->id, e->type, c.source, pb_strerror(err));
@@ -138,6 +158,8 @@ run_event(struct app *app, struct arena *a, const struct wh_event *e, const char
 	}
 	metrics_webhook_event(webhook_event_class(e->type), out->outcome,
 	    time_mono_us() - t0);
+	if (out->outcome == METRICS_EVO_DEFERRED)
+		return err;
 	if (out->outcome != METRICS_EVO_FAILED)
 		log_event(LOGL_INFO, "stripe event", (const struct log_kv[]){
 		    LOG_STR("event", e->id), LOG_STR("type", e->type),

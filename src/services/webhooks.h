@@ -38,7 +38,9 @@ struct webhook_result {
  * absent) over body[0..len). Returns PB_OK with out->outcome APPLIED, DUPLICATE, IGNORED
  * (stored, nothing to change) or FAILED (rolled back and recorded: answer 500);
  * PB_EINVAL when refused (out->code: signature_invalid, invalid_event,
- * livemode_mismatch), with no database write; PB_ECONFIG when no secret is configured.
+ * livemode_mismatch), with no database write; PB_EDB, PB_EDEADLOCK or PB_EBUSY with
+ * out->outcome DEFERRED when the database could not take the event (nothing written:
+ * answer 503, Stripe retries); PB_ECONFIG when no secret is configured.
  * All arguments are borrowed.
  */
 enum pb_err webhooks_receive(struct app *app, struct arena *a, const char *signature,

@@ -118,7 +118,7 @@ static const char *const evc_names[METRICS_EVC__MAX] = {
 	"payment_method", "customer", "other",
 };
 static const char *const evo_names[METRICS_EVO__MAX] = {
-	"applied", "duplicate", "ignored", "failed", "refused",
+	"applied", "duplicate", "ignored", "failed", "refused", "deferred",
 };
 static const char *const sig_names[METRICS_SIG__MAX] = {
 	"missing", "malformed", "no_match", "expired", "no_secret", "error",

@@ -92,6 +92,7 @@ enum metrics_event_outcome {
 	METRICS_EVO_IGNORED,	/* recorded, nothing to change (unknown type or object) */
 	METRICS_EVO_FAILED,	/* rolled back, answered 500 */
 	METRICS_EVO_REFUSED,	/* verified but refused (malformed JSON, livemode) */
+	METRICS_EVO_DEFERRED,	/* the database could not take it: nothing written, 503 */
 	METRICS_EVO__MAX
 };
 
