@@ -145,6 +145,13 @@ struct db_seats {
 void db_set_seats(struct db *db, const struct db_seats *seats);
 
 /*
+ * While waived, statements run without taking a seat (the deadline still holds): for the
+ * one short write that settles what a request began, which must not be refused because
+ * the request itself was.
+ */
+void db_waive_seats(struct db *db, bool waive);
+
+/*
  * How long (microseconds) the oldest seat held by another worker has been held, 0 when
  * none is (or no seats are installed): a database that answers nobody shows here before
  * a call of ours would time out.

@@ -60,6 +60,7 @@ struct db {
 
 	const struct db_seats *seats;	/* NULL: no seat limit */
 	bool seated;			/* holding a seat (a statement, or the transaction) */
+	bool seats_waived;		/* db_waive_seats: statements take no seat */
 	int64_t deadline_us;		/* db_set_deadline(), 0: none */
 	int64_t ping_until_us;		/* inside db_ping: its bound, 0 otherwise */
 

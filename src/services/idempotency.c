@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "repo/db.h"
 #include "repo/idempotency.h"
 #include "services/app.h"
 #include "services/idempotency.h"
@@ -138,11 +139,23 @@ idem_begin(struct app *app, struct arena *a, uint64_t user_id, const char *key,
 enum pb_err
 idem_finish(struct app *app, const struct idem *idem, int status, const char *body, size_t len)
 {
+	enum pb_err err;
+
 	if (idem->row_id == 0)
 		return PB_OK;
+	/*
+	 * Settling the key runs without a database seat: a request shed because no seat was
+	 * free would otherwise leave its key in flight for request_timeout, and every repeat
+	 * would be told 409 idempotency_key_in_use meanwhile. One short statement past the
+	 * cap is cheaper than that.
+	 */
+	db_waive_seats(app->db, true);
 	if (status >= 500)
-		return repo_idem_delete(app->db, idem->row_id);
-	return repo_idem_complete(app->db, idem->row_id, status, body, len);
+		err = repo_idem_delete(app->db, idem->row_id);
+	else
+		err = repo_idem_complete(app->db, idem->row_id, status, body, len);
+	db_waive_seats(app->db, false);
+	return err;
 }
 
 enum pb_err

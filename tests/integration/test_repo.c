@@ -227,6 +227,54 @@ test_statement_cache(void)
 	arena_reset(&arena);
 }
 
+/* Seats that are never free: every take is refused, and counted. */
+static int seat_takes;
+
+static enum pb_err
+no_seat(void *ctx, int64_t wait_until_us)
+{
+	(void)ctx;
+	(void)wait_until_us;
+	seat_takes++;
+	return PB_EBUSY;
+}
+
+static void
+no_give(void *ctx)
+{
+	(void)ctx;
+	CU_FAIL("a seat was given back that was never taken");
+}
+
+static int64_t
+no_oldest(const void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* With every seat held a statement is refused, unless seats are waived for it. */
+static void
+test_seats_waived(void)
+{
+	const struct db_seats full = { .take = no_seat, .give = no_give, .oldest_us = no_oldest,
+	    .wait_us = 1000 };
+	struct db_result r;
+
+	db_set_seats(db, &full);
+	seat_takes = 0;
+	CU_ASSERT_EQUAL(db_query_one(db, &arena, "SELECT 1", DB_NOARGS, &r), PB_EBUSY);
+	CU_ASSERT_EQUAL(seat_takes, 1);
+	db_waive_seats(db, true);
+	CU_ASSERT_EQUAL(db_query_one(db, &arena, "SELECT 2", DB_NOARGS, &r), PB_OK);
+	CU_ASSERT_EQUAL(db_int(&r, 0, 0), 2);
+	db_waive_seats(db, false);
+	CU_ASSERT_EQUAL(seat_takes, 1);
+	CU_ASSERT_EQUAL(db_query_one(db, &arena, "SELECT 3", DB_NOARGS, &r), PB_EBUSY);
+	db_set_seats(db, NULL);
+	arena_reset(&arena);
+}
+
 struct tx_arg {
 	int calls;
 	enum pb_err fail;	/* returned after the insert */
@@ -741,6 +789,7 @@ static const struct unit_test tests[] = {
 	UNIT_TEST(test_types),
 	UNIT_TEST(test_errors),
 	UNIT_TEST(test_statement_cache),
+	UNIT_TEST(test_seats_waived),
 	UNIT_TEST(test_transactions),
 	UNIT_TEST(test_deadlock_retried),
 	UNIT_TEST(test_lock_wait_timeout),
