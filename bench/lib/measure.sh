@@ -164,6 +164,16 @@ med() {
 			printf f "\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# m CELL CONNS TARGET COLUMN: a median as the tables print it.
+m() {
+	case "$4" in
+	5) med "$1" "$2" "$3" 5 %.0f ;;
+	6 | 7) med "$1" "$2" "$3" "$4" %.2f ;;
+	8) med "$1" "$2" "$3" 8 %d ;;
+	*) med "$1" "$2" "$3" "$4" %.1f ;;
+	esac
+}
+
 # The most CPUs other work kept busy in any round of a cell (or of all cells: CELL "").
 others_max() {
 	awk -v c="$1" '(c == "" || $1 == c) && $13 > m { m = $13 } END { printf "%.2f", m }' \

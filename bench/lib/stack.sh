@@ -101,6 +101,11 @@ sql() {
 	    "$PAYBRIDGE_DB_NAME" -e "$1"
 }
 
+# The children of PID, one a line.
+children() {
+	cat "/proc/$1/task/"*/children 2>/dev/null | tr ' ' '\n' | grep . || true
+}
+
 # MariaDB's count of statements received so far (every client's).
 db_questions() {
 	sql "SHOW GLOBAL STATUS LIKE 'Questions'" | awk '{ print $2 }'
@@ -123,10 +128,11 @@ emulator_control() {
 	    -H 'Content-Type: application/json' ${3:+--data-binary "$3"} >/dev/null
 }
 
-# start_paybridge NAME LOG_LEVEL: paybridge with its own socket and config in $run/NAME,
-# the webhook secret, and Stripe (the emulator) when it runs.
+# start_paybridge NAME LOG_LEVEL [CONF_LINES [WRAPPER]]: paybridge with its own socket and
+# config in $run/NAME, the webhook secret, Stripe (the emulator) when it runs, CONF_LINES
+# appended; run under WRAPPER (words: valgrind and its options) when given.
 start_paybridge() {
-	local name=$1 level=$2 dir=$run/$1
+	local name=$1 level=$2 extra=${3:-} wrapper=${4:-} dir=$run/$1 tenths=100
 	mkdir -p "$dir"
 	rm -f "$dir/pb.sock"
 	(umask 077 && cat >"$dir/paybridge.conf") <<CONF
@@ -148,12 +154,15 @@ stripe_api_base = http://127.0.0.1:$emulator_port
 stripe_secret_key = sk_test_paybridge_bench
 CONF
 	fi
+	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$dir/paybridge.conf"
 	"$build/paybridge" -n -c "$dir/paybridge.conf" >"$dir/check.log" 2>&1 ||
 	    { cat "$dir/check.log" >&2; die "paybridge -n rejected $dir/paybridge.conf"; }
 	pb_start_ns[$name]=$(date +%s%N)
-	"$build/paybridge" -f -c "$dir/paybridge.conf" >"$dir/paybridge.log" 2>&1 &
+	# shellcheck disable=SC2086 # the wrapper is words
+	$wrapper "$build/paybridge" -f -c "$dir/paybridge.conf" >"$dir/paybridge.log" 2>&1 &
 	pb_pid[$name]=$!
-	wait_for "paybridge ($name) did not open $dir/pb.sock" 100 test -S "$dir/pb.sock"
+	[ -z "$wrapper" ] || tenths=1200
+	wait_for "paybridge ($name) did not open $dir/pb.sock" "$tenths" test -S "$dir/pb.sock"
 }
 declare -A pb_start_ns=()
 
