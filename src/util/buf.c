@@ -101,20 +101,31 @@ buf_appendc(struct buf *b, char c)
 	return buf_append(b, &c, 1);
 }
 
+/*
+ * Formats into the spare capacity first, so that only text that does not fit there is
+ * formatted twice (once to measure, once into the grown buffer): the printf family was a
+ * third of a healthz request's instructions (docs/BENCHMARKS.md).
+ */
 enum pb_err
 buf_vappendf(struct buf *b, const char *fmt, va_list ap)
 {
+	size_t spare = b->data != NULL ? b->cap - b->len : 0;
 	va_list ap2;
 	enum pb_err err;
 	int n;
 
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(spare > 0 ? b->data + b->len : NULL, spare, fmt, ap2);
 	va_end(ap2);
 	if (n < 0) {
 		buf_free(b);
 		return PB_EINVAL;
 	}
+	if ((size_t)n < spare) {
+		b->len += (size_t)n;
+		return PB_OK;
+	}
+	/* The part that did fit, past b->len, is written again below. */
 	err = reserve(b, (size_t)n);
 	if (err != PB_OK)
 		return err;
