@@ -48,7 +48,12 @@ describe() {
 	case "$1" in
 	nginx-return) echo "nginx \`return 200\` (no FastCGI)" ;;
 	bare-fcgi) echo "bare libfcgi responder" ;;
-	paybridge) echo "paybridge" ;;
+	paybridge) echo "paybridge (\`log_level = warn\`)" ;;
+	healthz) echo "GET /v1/healthz, the same paybridge" ;;
+	0ms) echo "emulator as it is" ;;
+	50ms) echo "emulator + 50 ms a call" ;;
+	stripe-up) echo "emulator answering" ;;
+	stripe-down) echo "emulator answering 503" ;;
 	paybridge-info) echo "paybridge, \`log_level = info\` (default)" ;;
 	express) echo "Express peer (Node $(node -v 2>/dev/null), cluster)" ;;
 	php-fpm) echo "php-fpm peer ($(php -r 'echo PHP_VERSION;' 2>/dev/null), pm static)" ;;
