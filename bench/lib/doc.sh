@@ -18,7 +18,7 @@ run_facts() {
 	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-	if [ -n "$(git -C "$top" status --porcelain 2>/dev/null | head -n 1)" ]; then
+	if [ -n "$(git -C "$top" status --porcelain -- . ':!docs/BENCHMARKS.md' 2>/dev/null | head -n 1)" ]; then
 		rev="$rev (with uncommitted changes)"
 	fi
 	keepalive=$(sed -n '/^upstream paybridge {/,/^}/p' "$site" |
