@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # bench/lib/doc.sh: bench/run's sections of docs/BENCHMARKS.md (sourced). Each section sits
 # between its own markers and is rewritten whole; the rest of the page is written by hand.
-# Needs: top, res, rounds, duration, warmup, threads, workers, started, load_before,
+# Needs: top, res, rounds, duration, warmup, threads, workers, started, rev, load_before,
 # load_after, args; med, others_max from measure.sh.
 
 doc=$top/docs/BENCHMARKS.md
@@ -14,13 +14,9 @@ wrap() {
 # What every section says about the run: when, which commit, the command, the machine,
 # the load from anything else.
 run_facts() {
-	local cell=$1 mem model rev keepalive site=$top/etc/nginx/paybridge.conf
+	local cell=$1 mem model keepalive site=$top/etc/nginx/paybridge.conf
 	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-	if [ -n "$(git -C "$top" status --porcelain -- . ':!docs/BENCHMARKS.md' 2>/dev/null | head -n 1)" ]; then
-		rev="$rev (with uncommitted changes)"
-	fi
 	keepalive=$(sed -n '/^upstream paybridge {/,/^}/p' "$site" |
 	    awk '$1 == "keepalive" { sub(/;/, "", $2); print $2 }')
 	echo "Measured $started at commit $rev with"
