@@ -109,13 +109,17 @@ buf_appendc(struct buf *b, char c)
 enum pb_err
 buf_vappendf(struct buf *b, const char *fmt, va_list ap)
 {
-	size_t spare = b->data != NULL ? b->cap - b->len : 0;
+	size_t spare;
 	va_list ap2;
 	enum pb_err err;
 	int n;
 
+	/* A new buffer gets its first block now: most first appends (headers) fit in it. */
+	if (b->data == NULL && (err = reserve(b, 0)) != PB_OK)
+		return err;
+	spare = b->cap - b->len;
 	va_copy(ap2, ap);
-	n = vsnprintf(spare > 0 ? b->data + b->len : NULL, spare, fmt, ap2);
+	n = vsnprintf(b->data + b->len, spare, fmt, ap2);
 	va_end(ap2);
 	if (n < 0) {
 		buf_free(b);
