@@ -10,7 +10,8 @@
 #   cell conns round target rps p50 p99 errors requests app_us ngx_us db_us others queries
 # (queries: statements MariaDB received per request, its Questions counter, when a
 # function db_questions prints it).
-# Needs: rounds, duration, warmup, threads, res, hz; die and say.
+# Needs: rounds, duration, warmup, threads, res, hz; die and say; wrk_timeout (seconds,
+# default 2) when set.
 
 # Prints "rps p50_ms p99_ms errors requests" from one wrk --latency output. Request files
 # bench/webhook.lua had to start again (duplicates) count as errors.
@@ -64,9 +65,8 @@ machine_ticks() {
 # ticks in OUT.ticks.
 run_wrk() {
 	local key=$1 conns=$2 secs=$3 out=$4 t=$threads
-	local -a cmd=(wrk --latency -t"$t" -c"$conns" -d"${secs}s" --timeout "${wrk_timeout:-2}s")
 	[ "$t" -le "$conns" ] || t=$conns
-	cmd[2]=-t$t
+	local -a cmd=(wrk --latency -t"$t" -c"$conns" -d"${secs}s" --timeout "${wrk_timeout:-2}s")
 	[ -z "${wrk_script[$key]:-}" ] || cmd+=(-s "${wrk_script[$key]}")
 	cmd+=("${url[$key]}")
 	# shellcheck disable=SC2206 # the arguments are words without blanks
