@@ -4,11 +4,14 @@ Stripe event with its own id and signature, each signup a fresh address.
 
   bench/load.py webhook|signup URL --connections N --duration S [--secret WHSEC]
                 [--processes P]
+  bench/load.py file PREFIX --count N --threads T --secret WHSEC --events E --intents I
+                [--same]
 
 Keeps N kept-alive connections busy for S seconds (spread over P processes, so the
 client is not one interpreter's lock), then prints one JSON line: requests, errors (any
 status but the expected one), requests a second, p50 and p99 latency in milliseconds.
-Python's standard library only.
+`file` writes signed events for bench/webhook.lua instead (wrk makes the load, faster
+than this script can). Python's standard library only.
 """
 import argparse
 import hashlib
@@ -16,6 +19,7 @@ import hmac
 import http.client
 import json
 import multiprocessing
+import sys
 import threading
 import time
 import urllib.parse
@@ -24,21 +28,48 @@ import uuid
 PAD = "x" * 2400  # brings an event to about 3 KB, as Stripe's payment events are
 
 
-def webhook_request(secret):
-    evt = "evt_bench_" + uuid.uuid4().hex
-    body = json.dumps({
+def webhook_event(evt, pi, now):
+    """A payment_intent.succeeded event of about 3 KB, as Stripe sends them."""
+    return json.dumps({
         "id": evt, "object": "event", "api_version": "2025-03-31.basil",
-        "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
+        "created": now, "livemode": False, "pending_webhooks": 1,
         "request": {"id": None, "idempotency_key": None}, "type": "payment_intent.succeeded",
-        "data": {"object": {"id": "pi_bench_" + uuid.uuid4().hex[:20],
-                            "object": "payment_intent", "amount": 2000, "currency": "usd",
-                            "status": "succeeded", "customer": None,
-                            "metadata": {"bench": PAD}, "created": int(time.time())}}}).encode()
-    t = int(time.time())
-    sig = hmac.new(secret.encode(), b"%d." % t + body, hashlib.sha256).hexdigest()
+        "data": {"object": {"id": pi, "object": "payment_intent", "amount": 2000,
+                            "currency": "usd", "status": "succeeded", "customer": None,
+                            "metadata": {"bench": PAD}, "created": now}}},
+                      separators=(",", ":")).encode()
+
+
+def sign(secret, now, body):
+    """The Stripe-Signature header for body, timestamped now."""
+    sig = hmac.new(secret.encode(), b"%d." % now + body, hashlib.sha256).hexdigest()
+    return "t=%d,v1=%s" % (now, sig)
+
+
+def webhook_request(secret):
+    now = int(time.time())
+    body = webhook_event("evt_bench_" + uuid.uuid4().hex,
+                         "pi_bench_" + uuid.uuid4().hex[:20], now)
     return ("POST", "/v1/webhooks/stripe", body,
-            {"Content-Type": "application/json", "Stripe-Signature": "t=%d,v1=%s" % (t, sig)},
+            {"Content-Type": "application/json", "Stripe-Signature": sign(secret, now, body)},
             200)
+
+
+def write_files(args):
+    """bench/webhook.lua's input: PREFIX.0 .. PREFIX.(T-1), each --count / T lines
+    "signature<TAB>body", event i referring to payment intent pi_<--intents>i (i from 1,
+    so that bench/run can seed those intents from a sequence). --same: every line the
+    same event."""
+    now = int(time.time())
+    per = -(-args.count // args.threads)
+    i = 0
+    for t in range(args.threads):
+        with open("%s.%d" % (args.prefix, t), "wb") as f:
+            for _ in range(per):
+                i = 1 if args.same else i + 1
+                body = webhook_event("evt_%s%d" % (args.events, i),
+                                     "pi_%s%d" % (args.intents, i), now)
+                f.write(sign(args.secret, now, body).encode() + b"\t" + body + b"\n")
 
 
 def signup_request(_secret):
@@ -87,6 +118,17 @@ def worker(args, conns, out):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "file":
+        p = argparse.ArgumentParser(prog="bench/load.py file")
+        p.add_argument("prefix")
+        p.add_argument("--count", type=int, required=True)
+        p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--secret", required=True)
+        p.add_argument("--events", required=True, help="event id prefix after evt_")
+        p.add_argument("--intents", required=True, help="intent id prefix after pi_")
+        p.add_argument("--same", action="store_true")
+        write_files(p.parse_args(sys.argv[2:]))
+        return
     p = argparse.ArgumentParser()
     p.add_argument("scenario", choices=sorted(MAKERS))
     p.add_argument("url")

@@ -101,20 +101,35 @@ buf_appendc(struct buf *b, char c)
 	return buf_append(b, &c, 1);
 }
 
+/*
+ * Formats into the spare capacity first, so that only text that does not fit there is
+ * formatted twice (once to measure, once into the grown buffer): the printf family was a
+ * third of a healthz request's instructions (docs/BENCHMARKS.md).
+ */
 enum pb_err
 buf_vappendf(struct buf *b, const char *fmt, va_list ap)
 {
+	size_t spare;
 	va_list ap2;
 	enum pb_err err;
 	int n;
 
+	/* A new buffer gets its first block now: most first appends (headers) fit in it. */
+	if (b->data == NULL && (err = reserve(b, 0)) != PB_OK)
+		return err;
+	spare = b->cap - b->len;
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(b->data + b->len, spare, fmt, ap2);
 	va_end(ap2);
 	if (n < 0) {
 		buf_free(b);
 		return PB_EINVAL;
 	}
+	if ((size_t)n < spare) {
+		b->len += (size_t)n;
+		return PB_OK;
+	}
+	/* The part that did fit, past b->len, is written again below. */
 	err = reserve(b, (size_t)n);
 	if (err != PB_OK)
 		return err;

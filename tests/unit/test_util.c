@@ -108,6 +108,26 @@ test_buf_appendf(void)
 	CU_ASSERT_EQUAL(buf_appendf(&b, "%033d", 7), PB_ETOOBIG);
 	CU_ASSERT_PTR_NULL(b.data);
 	buf_free(&b);
+	/*
+	 * Formatted into the spare capacity when it fits with its NUL (64 bytes first: 3 + 60
+	 * fit), formatted again into a grown buffer when not (1 byte spare, 1 digit and a NUL),
+	 * the text before intact either way.
+	 */
+	buf_init(&b, 1000);
+	CU_ASSERT_EQUAL(buf_appendf(&b, "%s", "abc"), PB_OK);
+	CU_ASSERT_EQUAL(b.cap, 64);
+	CU_ASSERT_EQUAL(buf_appendf(&b, "%060d", 0), PB_OK);
+	CU_ASSERT_EQUAL(b.cap, 64);
+	CU_ASSERT_EQUAL(buf_appendf(&b, "%d", 5), PB_OK);
+	CU_ASSERT_EQUAL(b.cap, 128);
+	CU_ASSERT_EQUAL(buf_appendf(&b, "%0200d", 9), PB_OK);
+	CU_ASSERT_EQUAL_FATAL(b.len, 264);
+	CU_ASSERT_EQUAL(memcmp(b.data, "abc", 3), 0);
+	CU_ASSERT_EQUAL(strspn(b.data + 3, "0"), 60);
+	CU_ASSERT_EQUAL(b.data[63], '5');
+	CU_ASSERT_EQUAL(strspn(b.data + 64, "0"), 199);
+	CU_ASSERT_STRING_EQUAL(b.data + 263, "9");
+	buf_free(&b);
 }
 
 /* ---- arena ---- */
