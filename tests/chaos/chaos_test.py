@@ -656,6 +656,9 @@ def rss_of_workers():
     return out
 
 
+ARGON2_MEMORY_KIB = 19456   # tests/integration/stack.sh's argon2_memory_kib
+
+
 def test_memory_flat():
     """Mixed requests (reads, signed webhooks, bad input, not found, signups, logins)
     through kept-alive connections: the workers' resident size stays about flat."""
@@ -746,12 +749,16 @@ def test_memory_flat():
     growth = max(after[p] - before[p] for p in same)
     b_total, a_total = sum(before[p] for p in same), sum(after[p] for p in same)
     # Generous: a leak of a few hundred bytes a request would pass this on the short
-    # form and be seen in the figures; one of a few KiB would not.
+    # form and be seen in the figures; one of a few KiB would not. A worker's first
+    # password hash keeps Argon2's memory (argon2_memory_kib, 19 MiB) resident for good
+    # (glibc raises its mmap threshold on the first free of so large a block, so the
+    # next one comes from the heap and stays): a cache, not a leak, and a worker the
+    # warm-up gave no signup or login meets it in the measured run.
     # Under a wrapper (valgrind) the resident size is mostly the wrapper's own: reported,
     # not held against paybridge; valgrind's logs say whether anything leaked.
     wrapped = bool(os.environ.get("PB_WRAPPER"))
-    check(wrapped or growth < 16 * 1024, "a worker grew by %d KiB over %d requests"
-          % (growth, total))
+    check(wrapped or growth < 16 * 1024 + ARGON2_MEMORY_KIB,
+          "a worker grew by %d KiB over %d requests" % (growth, total))
     figures("memory", requests=total, warmup=warm, seconds=took, rps=total / took,
             workers=len(same), rss_before_kib=b_total // len(same),
             rss_after_kib=a_total // len(same), max_growth_kib=growth, shed=len(shed),
