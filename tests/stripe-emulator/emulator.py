@@ -2282,7 +2282,7 @@ class Api:
         self.log = log
 
     # -- faults ------------------------------------------------------------------
-    def take_fault(self, method, path):
+    def take_fault(self, method, path, form=""):
         emu = self.emu
         with emu.lock:
             now = time.monotonic()
@@ -2297,6 +2297,8 @@ class Api:
                 if f["match"] == "prefix" and not path.startswith(f["path"]):
                     continue
                 if f["match"] == "regex" and not re.search(f["path"], path):
+                    continue
+                if f.get("body_contains") and f["body_contains"] not in form:
                     continue
                 if f["skip"] > 0:
                     f["skip"] -= 1
@@ -2414,7 +2416,8 @@ class Api:
 
     def _handle(self, method, path, qp, bp, params, parse_error, headers, rid, idem_key, rec):
         emu = self.emu
-        fault = self.take_fault(method, path)
+        form = rec["form"]
+        fault = self.take_fault(method, path, form if isinstance(form, str) else "")
         if fault:
             rec["fault"] = fault["kind"]
         fp = json.dumps([method, path, params if params is not None else rec["form"]],

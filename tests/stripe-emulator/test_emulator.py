@@ -861,6 +861,15 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual((s1, s2, d1 == d2, h2.get("idempotent-replayed")),
                          (402, 402, True, "true"))
 
+    def test_fault_body_contains(self):
+        self.control("POST", "/faults", {"method": "POST", "path": "/v1/customers",
+                                         "kind": "error", "status": 500,
+                                         "body_contains": "name=Target"})
+        other = self.raw("POST", "/v1/customers", "name=Bystander&email=b%40example.com")
+        hit = self.raw("POST", "/v1/customers", "name=Target&email=t%40example.com")
+        again = self.raw("POST", "/v1/customers", "name=Target&email=t%40example.com")
+        self.assertEqual((other[0], hit[0], again[0]), (200, 500, 200))
+
     def test_fault_probability(self):
         for bad in (0, 1.5, "0.3", True):
             st, _ = self.control_status("POST", "/faults", {"path": "/v1/customers",
