@@ -283,37 +283,60 @@ wait_customer_request(const char *email)
 	return false;
 }
 
-static void
-test_worker_killed_before_stripe_call(void)
+/*
+ * One signup whose inline customer call hangs at Stripe, and every worker killed while it
+ * hangs. Returns the signup's status; 201 means the kill came too late (the call gave up
+ * at customer_inline_budget_ms first, and the signup left the customer to the outbox).
+ */
+static long
+signup_killed_while_stripe_hangs(struct racer *r)
 {
-	struct racer r;
 	pthread_t t;
 	int pids[64];
 	size_t n;
-	char sql[256], uid[32], id[128], fault[512], local[128];
+	char fault[512], local[128];
 
-	reset_emulator();
-	memset(&r, 0, sizeof(r));
-	unique_email(r.email, sizeof(r.email));
+	memset(r, 0, sizeof(*r));
+	unique_email(r->email, sizeof(r->email));
 	/*
-	 * The inline call hangs at Stripe without being applied; then its worker dies. The
-	 * fault names this signup's email (its local part: the form encodes the @), so the
-	 * jobs worker retrying an earlier test's customer cannot take it.
+	 * The fault names this signup's email (its local part: the form encodes the @), so
+	 * the jobs worker retrying an earlier test's customer cannot take it.
 	 */
-	(void)snprintf(local, sizeof(local), "%.*s", (int)strcspn(r.email, "@"), r.email);
+	(void)snprintf(local, sizeof(local), "%.*s", (int)strcspn(r->email, "@"), r->email);
 	(void)snprintf(fault, sizeof(fault), "{\"method\":\"POST\",\"path\":\"/v1/customers\","
 	    "\"kind\":\"hang\",\"seconds\":3,\"count\":1,\"body_contains\":\"%s\"}", local);
 	add_fault(fault);
-	pthread_create(&t, NULL, signup_thread, &r);
+	pthread_create(&t, NULL, signup_thread, r);
 	/* The kill must land while the call hangs at Stripe, not before it was sent. */
-	CU_ASSERT_FATAL(wait_customer_request(r.email));
+	CU_ASSERT_FATAL(wait_customer_request(r->email));
 	n = itest_children(itest_master_pid(), pids, 64);
 	CU_ASSERT_FATAL(n > 0);
 	/* Which worker is stuck is not visible from here: kill them all, as a crash would. */
 	for (size_t i = 0; i < n; i++)
 		kill(pids[i], SIGKILL);
 	pthread_join(t, NULL);
-	CU_ASSERT(r.s.status >= 500);
+	return r->s.status;
+}
+
+static void
+test_worker_killed_before_stripe_call(void)
+{
+	struct racer r;
+	char sql[256], uid[32], id[128];
+	long status = 0;
+
+	reset_emulator();
+	/*
+	 * On a slow build the emulator's answer that the call arrived can come after the
+	 * inline budget: then the scenario did not happen, and it is tried again (the late
+	 * signup still gets its one customer, from the outbox).
+	 */
+	for (int attempt = 0; attempt < 3 && status < 500; attempt++) {
+		if (attempt > 0)
+			CU_ASSERT_FATAL(itest_pool_settled(urls[0], ITEST_WAIT_MS));
+		status = signup_killed_while_stripe_hangs(&r);
+	}
+	CU_ASSERT(status >= 500);
 	(void)snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", r.email);
 	CU_ASSERT_EQUAL(itest_sql(sql, uid, sizeof(uid)), 0);
 	CU_ASSERT_FATAL(uid[0] != '\0');
