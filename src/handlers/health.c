@@ -6,6 +6,7 @@
 #include "services/app.h"
 #include "services/health.h"
 #include "util/metrics.h"
+#include "util/proc.h"
 #include "util/timeutil.h"
 
 #define METRICS_TEXT_MAX (1024 * 1024)
@@ -23,7 +24,7 @@ handle_healthz(struct app *app, struct request *req, struct response *resp)
 	json_object_object_add(data, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(data, "uptime_s",
 	    json_object_new_int64((time_real_us() - app->started_us) / 1000000));
-	json_object_object_add(data, "pid", json_object_new_int(getpid()));
+	json_object_object_add(data, "pid", json_object_new_int(proc_self()));
 	err = response_data(resp, 200, data);
 	json_object_put(data);
 	return err;

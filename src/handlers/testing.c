@@ -8,6 +8,7 @@
 #include "services/app.h"
 #include "services/customers.h"
 #include "util/conf.h"
+#include "util/proc.h"
 #include "util/strnum.h"
 #include "util/timeutil.h"
 
@@ -31,7 +32,7 @@ handle_test_sleep(struct app *app, struct request *req, struct response *resp)
 	data = json_object_new_object();
 	if (data == NULL)
 		return PB_ENOMEM;
-	json_object_object_add(data, "pid", json_object_new_int(getpid()));
+	json_object_object_add(data, "pid", json_object_new_int(proc_self()));
 	err = response_data(resp, 200, data);
 	json_object_put(data);
 	return err;

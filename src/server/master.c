@@ -453,11 +453,12 @@ master_run(struct conf *c, const char *path, bool path_required)
 		};
 
 		(void)poll(pfd, 3, TICK_US / 1000);
+		/* Each source is read only when ready: a wake-up per hand-off is the hot path. */
 		if (pfd[1].revents != 0 || pfd[2].revents != 0)
-			park_service(&m.park);
+			park_service(&m.park, pfd[1].revents != 0, pfd[2].revents != 0);
 		/* Children are looked after on a signal and every tick, not per hand-off. */
 		now = time_mono_us();
-		if (!take_signals(&m) && now - last_tick < TICK_US)
+		if (!(pfd[0].revents != 0 && take_signals(&m)) && now - last_tick < TICK_US)
 			continue;
 		last_tick = now;
 		reap(&m);

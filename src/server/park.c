@@ -258,17 +258,19 @@ watch(struct park *p)
 void
 park_drain(struct park *p)
 {
-	park_service(p);
+	park_service(p, true, true);
 	close_parked(p);
 	p->closing = true;
 	metrics_gauge_set(METRIC_CONN_PARKED_NOW, (int64_t)p->nqueue);
 }
 
 void
-park_service(struct park *p)
+park_service(struct park *p, bool lot_ready, bool parked_ready)
 {
-	take_in(p);
-	watch(p);
+	if (lot_ready)
+		take_in(p);
+	if (parked_ready)
+		watch(p);
 	if (p->nqueue > 0)
 		flush(p);
 	metrics_gauge_set(METRIC_CONN_PARKED_NOW, (int64_t)(p->parked + p->nqueue));

@@ -48,10 +48,11 @@ void park_close(struct park *p);
 
 /*
  * The master, when the lot or epfd is readable (or the lot writable while hand-offs are
- * queued): takes in parked connections, drops the ones the web server closed, hands out
- * those with a request. Never blocks.
+ * queued): takes in parked connections (when lot_ready), drops the ones the web server
+ * closed and hands out those with a request (when parked_ready), and sends what is queued.
+ * Never blocks.
  */
-void park_service(struct park *p);
+void park_service(struct park *p, bool lot_ready, bool parked_ready);
 
 /*
  * The master on stop: hands out the connections that have a request, queued ones

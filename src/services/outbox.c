@@ -13,6 +13,7 @@
 #include "util/backoff.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/proc.h"
 
 #define ARENA_MAX (256 * 1024)
 /* Attempt n+1 waits 1 s doubling per failed attempt, at most 1 h, jittered. */
@@ -39,8 +40,8 @@ outbox_owner(void)
 	char host[OWNER_HOST_MAX + 1];
 
 	/* Computed per process: a child must not inherit its parent's name. */
-	if (owner_pid != getpid()) {
-		owner_pid = getpid();
+	if (owner_pid != proc_self()) {
+		owner_pid = proc_self();
 		if (owner_host[0] != '\0')
 			(void)snprintf(host, sizeof(host), "%s", owner_host);
 		else if (gethostname(host, sizeof(host)) != 0)

@@ -11,6 +11,7 @@ src_libpaybridge_a_SOURCES += \
 	src/util/metrics.c src/util/metrics.h \
 	src/util/notify.c src/util/notify.h \
 	src/util/pct.c src/util/pct.h \
+	src/util/proc.c src/util/proc.h \
 	src/util/rand.c src/util/rand.h \
 	src/util/secure.c src/util/secure.h \
 	src/util/strnum.c src/util/strnum.h \
@@ -28,3 +29,10 @@ tests_unit_test_backoff_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 
 # The even pace of operator calls to Stripe (backfill, events sync).
 src_libpaybridge_a_SOURCES += src/util/pace.c src/util/pace.h
+
+# The cached process id.
+check_PROGRAMS += tests/unit/test_proc
+TESTS += tests/unit/test_proc
+tests_unit_test_proc_SOURCES = tests/unit/test_proc.c tests/unit/unit.h
+tests_unit_test_proc_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_proc_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

@@ -9,6 +9,7 @@
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/proc.h"
 #include "util/timeutil.h"
 
 #define LOG_LINE_MAX 16384
@@ -72,7 +73,7 @@ emit(enum log_level level, const char *msg, const struct log_kv *kv, size_t n)
 	time_iso8601(time_real_us(), ts, sizeof(ts));
 	buf_init(&b, LOG_LINE_MAX);
 	err = buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"role\":\"%s\",\"pid\":%ld", ts,
-	    level_names[level], log_role, (long)getpid());
+	    level_names[level], log_role, (long)proc_self());
 	if (err == PB_OK && log_request_id[0] != '\0') {
 		err = buf_appends(&b, ",\"request_id\":");
 		if (err == PB_OK)
