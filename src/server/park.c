@@ -242,6 +242,11 @@ watch(struct park *p)
 
 			(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
 			p->parked--;
+			/* Readable and not hung up: a request. Only an end needs a closer look. */
+			if ((ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0) {
+				hand_out(p, fd);
+				continue;
+			}
 			got = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 			if (got > 0) {
 				hand_out(p, fd);
