@@ -28,7 +28,9 @@ run_facts() {
 	echo "* wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'): $threads threads," \
 	    "${duration} s per target per round, $rounds rounds interleaved (${warmup} s warm-up" \
 	    "per target first); $(nginx -v 2>&1 | sed 's/.*: //'), \`worker_processes" \
-	    "$PB_NGINX_WORKERS\`, upstream \`keepalive $keepalive\` (etc/nginx/paybridge.conf)," \
+	    "$PB_NGINX_WORKERS\`, upstream \`keepalive $keepalive\` (etc/nginx/paybridge.conf;" \
+	    "for the bare responder and php-fpm, pre-forked without parking, \`keepalive" \
+	    "$(( workers / 2 > 0 ? workers / 2 : 1 ))\`: bench/lib/stack.sh says why)," \
 	    "access log on, nchan not loaded; $(mariadbd --version 2>/dev/null |
 	    awk '{ print $3 }' | sed 's/-.*//') MariaDB (script/lib/mariadb.sh:" \
 	    "\`innodb_flush_log_at_trx_commit = 2\`, 64 MiB buffer pool)." | wrap

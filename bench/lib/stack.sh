@@ -289,10 +289,20 @@ render_anchors() {
 	if [ -z "$(tail -c 1 "$run/bare.body" | tr -d '\n')" ]; then
 		body="$body\\n"
 	fi
+	# A pre-forked FastCGI server without paybridge's parking (the bare responder,
+	# php-fpm) is stalled by idle kept connections as many as its processes: nginx then
+	# serves the clients on those and starves the rest (at keepalive 32 and 32
+	# connections the bare responder answered a quarter of its requests in under 1 ms and
+	# the rest after 0.3 to 1 s). Such a server is deployed with keepalive x
+	# worker_processes below its processes, so it gets half its processes here: each
+	# target at the configuration it is meant to run with.
+	local ka_forked
+	ka_forked=$(printf '%s\n' "$ka" |
+	    sed -E "s/^([[:space:]]*keepalive)[[:space:]]+[0-9]+;/\1 $(( workers / 2 > 0 ? workers / 2 : 1 ));/")
 	upstream() {
 		echo "	upstream $1 {"
 		echo "		server unix:$2;"
-		printf '%s\n' "$ka"
+		if [ "${3:-}" = forked ]; then printf '%s\n' "$ka_forked"; else printf '%s\n' "$ka"; fi
 		echo "	}"
 	}
 	{
@@ -307,9 +317,9 @@ render_anchors() {
 		for t in client_body fastcgi proxy uwsgi scgi; do
 			echo "	${t}_temp_path \"$dir/tmp/$t\";"
 		done
-		upstream bare "$run/bare.sock"
+		upstream bare "$run/bare.sock" forked
 		upstream express "$run/express.sock"
-		upstream php "$run/php-fpm/php.sock"
+		upstream php "$run/php-fpm/php.sock" forked
 		sed -n '/^log_format paybridge/,/;[[:space:]]*$/p' "$site"
 		echo "	server {"
 		echo "		listen 127.0.0.1:$3;"
