@@ -131,12 +131,16 @@ enum pb_err db_ping(struct db *db, int64_t timeout_ms);
  * worker takes a seat for each statement outside a transaction, and for a whole
  * transaction from db_tx_begin to its commit or rollback. take waits until wait_until_us
  * (monotonic) at most and returns PB_OK, or PB_EBUSY when no seat came free; give is
- * called once for each seat taken. The server installs these; without them every call
- * proceeds. Borrowed: g must outlive db.
+ * called once for each seat taken. in_statement (which may be NULL) is told when a
+ * statement is sent and when its answer is in, so that take can tell a database that
+ * answers nobody from seat holders that are merely slow (busy, or short of CPU) between
+ * their statements. The server installs these; without them every call proceeds.
+ * Borrowed: g must outlive db.
  */
 struct db_seats {
 	enum pb_err (*take)(void *ctx, int64_t wait_until_us);
 	void (*give)(void *ctx);
+	void (*in_statement)(void *ctx, bool inside);
 	int64_t (*oldest_us)(const void *ctx);	/* age of the oldest seat others hold */
 	void *ctx;
 	int64_t wait_us;	/* how long to wait for a seat (db_seat_wait_ms) */

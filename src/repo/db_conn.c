@@ -133,9 +133,19 @@ db_drop_connection(struct db *db)
 enum pb_err
 db_run_text(struct db *db, const char *sql)
 {
-	if (mysql_real_query(db->my, sql, (unsigned long)strlen(sql)) != 0)
-		return PB_EDB;
-	return PB_OK;
+	int failed;
+
+	db_in_statement(db, true);
+	failed = mysql_real_query(db->my, sql, (unsigned long)strlen(sql));
+	db_in_statement(db, false);
+	return failed != 0 ? PB_EDB : PB_OK;
+}
+
+void
+db_in_statement(const struct db *db, bool inside)
+{
+	if (db->seats != NULL && db->seats->in_statement != NULL)
+		db->seats->in_statement(db->seats->ctx, inside);
 }
 
 /*

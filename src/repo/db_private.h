@@ -117,6 +117,9 @@ enum pb_err db_seat_take(struct db *db);
 /* Gives the seat back, unless a transaction still holds it. */
 void db_seat_give(struct db *db);
 
+/* Tells the seats a statement was sent (inside) or answered (db.h, in_statement). */
+void db_in_statement(const struct db *db, bool inside);
+
 /* ---- db_stmt.c ---- */
 
 /* Closes every cached statement and forgets them. */

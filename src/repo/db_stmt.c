@@ -552,6 +552,7 @@ db_exec(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
 	rc = db_seat_take(db);
 	if (rc != PB_OK)
 		return rc;
+	db_in_statement(db, true);
 	rc = run(db, sql, args, nargs, &h);
 	if (rc == PB_OK) {
 		if (affected != NULL)
@@ -560,6 +561,7 @@ db_exec(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
 			*last_id = (uint64_t)mysql_stmt_insert_id(h);
 		rc = read_result(db, h, sql, NULL, &r);
 	}
+	db_in_statement(db, false);
 	db_seat_give(db);
 	return rc;
 }
@@ -587,9 +589,11 @@ db_query(struct db *db, struct arena *a, const char *sql, const struct db_arg *a
 	rc = db_seat_take(db);
 	if (rc != PB_OK)
 		return rc;
+	db_in_statement(db, true);
 	rc = run(db, sql, args, nargs, &h);
 	if (rc == PB_OK)
 		rc = read_result(db, h, sql, a, out);
+	db_in_statement(db, false);
 	db_seat_give(db);
 	return rc;
 }

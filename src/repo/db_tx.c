@@ -61,6 +61,7 @@ commit(struct db *db)
 {
 	enum pb_err rc;
 	unsigned e;
+	my_bool failed;
 
 	if (!db->in_tx) {
 		log_error("db: commit outside a transaction");
@@ -72,7 +73,10 @@ commit(struct db *db)
 		return PB_EDB;
 	}
 	db->in_tx = false;
-	if (mysql_commit(db->my) == 0)
+	db_in_statement(db, true);
+	failed = mysql_commit(db->my);
+	db_in_statement(db, false);
+	if (failed == 0)
 		return PB_OK;
 	e = mysql_errno(db->my);
 	db->last_errno = e;
@@ -100,12 +104,16 @@ static enum pb_err
 rollback(struct db *db)
 {
 	bool lost = db->tx_lost || db->my == NULL;
+	my_bool failed;
 
 	db->in_tx = false;
 	db->tx_lost = false;
 	if (lost)
 		return PB_OK;	/* the server dropped the transaction with the connection */
-	if (mysql_rollback(db->my) == 0)
+	db_in_statement(db, true);
+	failed = mysql_rollback(db->my);
+	db_in_statement(db, false);
+	if (failed == 0)
 		return PB_OK;
 	db->last_errno = mysql_errno(db->my);
 	log_warnx("db: ROLLBACK failed: error %u: %s", db->last_errno, mysql_error(db->my));

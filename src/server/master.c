@@ -152,6 +152,7 @@ reap(struct master *m)
 			continue;
 		/* A worker killed inside a database call would hold its seat forever. */
 		atomic_store(&scoreboard_slot(slot)->db_since_us, 0);
+		atomic_store(&scoreboard_slot(slot)->db_wait_us, 0);
 		atomic_store(&scoreboard_slot(slot)->long_polling, 0);	/* and its wait */
 		now = time_mono_us();
 		lived = now - ch->started_us;

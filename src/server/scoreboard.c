@@ -69,6 +69,7 @@ scoreboard_reset(size_t i)
 	atomic_store(&s->heartbeat_us, 0);
 	atomic_store(&s->served, 0);
 	atomic_store(&s->db_since_us, 0);
+	atomic_store(&s->db_wait_us, 0);
 	atomic_store(&s->long_polling, 0);
 	atomic_store(&s->exit_cause, METRICS_EXIT_CRASHED);
 	if (atomic_load(&board->used) < i + 1)

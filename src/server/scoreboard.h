@@ -24,6 +24,7 @@ struct scoreboard_slot {
 	atomic_int_least64_t heartbeat_us;	/* monotonic; refreshed by the jobs worker */
 	atomic_uint_least64_t served;
 	atomic_int_least64_t db_since_us;	/* monotonic; 0 unless holding a database seat */
+	atomic_int_least64_t db_wait_us;	/* monotonic; 0 unless inside a statement */
 	atomic_int exit_cause;			/* enum metrics_exit, set before a clean exit */
 	atomic_int long_polling;		/* 1 while in a long-poll wait (seats.h) */
 };

@@ -21,45 +21,55 @@ in_use(void)
 	return n;
 }
 
-/*
- * The ages (microseconds) of the oldest and of the youngest seat other workers hold; 0
- * for both when they hold none.
- */
-static void
-ages(const struct seats *s, int64_t *oldest, int64_t *youngest)
+/* How long (microseconds) the oldest seat other workers hold has been held; 0 for none. */
+static int64_t
+oldest_seat(const void *ctx)
 {
+	const struct seats *s = ctx;
 	size_t used = scoreboard_used();
-	int64_t first = 0, last = 0, now = time_mono_us();
+	int64_t first = 0;
 
 	for (size_t i = 0; i < used; i++) {
 		int64_t since = atomic_load(&scoreboard_slot(i)->db_since_us);
 
-		if (i == s->slot || since == 0)
-			continue;
-		if (first == 0 || since < first)
+		if (i != s->slot && since != 0 && (first == 0 || since < first))
 			first = since;
-		if (since > last)
-			last = since;
 	}
-	*oldest = first == 0 ? 0 : now - first;
-	*youngest = last == 0 ? 0 : now - last;
+	return first == 0 ? 0 : time_mono_us() - first;
 }
 
-static int64_t
-oldest_seat(const void *ctx)
+/*
+ * Whether the database answers nobody: every seat another worker holds has been waiting
+ * inside one statement for longer than a whole wait. A seat held long by a worker between
+ * its statements (serving, or short of CPU on a loaded machine) says nothing about the
+ * database, and does not count.
+ */
+static bool
+stalled(const struct seats *s, int64_t now)
 {
-	int64_t oldest, youngest;
+	size_t used = scoreboard_used();
+	bool any = false;
 
-	ages(ctx, &oldest, &youngest);
-	return oldest;
+	for (size_t i = 0; i < used; i++) {
+		const struct scoreboard_slot *o = scoreboard_slot(i);
+		int64_t inside;
+
+		if (i == s->slot || atomic_load(&o->db_since_us) == 0)
+			continue;
+		inside = atomic_load(&o->db_wait_us);
+		if (inside == 0 || now - inside <= s->db.wait_us)
+			return false;
+		any = true;
+	}
+	return any;
 }
 
 /*
  * Claim first, then count: of two workers racing for the last seat, the later count sees
  * both claims (sequentially consistent atomics), so at most one keeps it; both may
  * withdraw, and then both retry. A worker waits for a seat while the database keeps up;
- * when even the youngest seat has been held longer than a whole wait, it is not keeping
- * up, and waiting would only hold this worker (and the healthz behind it) for nothing.
+ * when it answers nobody (stalled), waiting would only hold this worker (and the healthz
+ * behind it) for nothing.
  */
 static enum pb_err
 take(void *ctx, int64_t wait_until_us)
@@ -68,19 +78,26 @@ take(void *ctx, int64_t wait_until_us)
 	atomic_int_least64_t *mine = &scoreboard_slot(s->slot)->db_since_us;
 
 	for (;;) {
-		int64_t now = time_mono_us(), oldest, youngest;
+		int64_t now = time_mono_us();
 
 		atomic_store(mine, now);
 		if (in_use() <= s->cap)
 			return PB_OK;
 		atomic_store(mine, 0);
-		ages(s, &oldest, &youngest);
-		if (now >= wait_until_us || youngest > s->db.wait_us) {
+		if (now >= wait_until_us || stalled(s, now)) {
 			metrics_add(METRIC_DB_SEAT_REFUSED, 1);
 			return PB_EBUSY;
 		}
 		time_sleep_us(now + RETRY_US < wait_until_us ? RETRY_US : wait_until_us - now);
 	}
+}
+
+static void
+in_statement(void *ctx, bool inside)
+{
+	const struct seats *s = ctx;
+
+	atomic_store(&scoreboard_slot(s->slot)->db_wait_us, inside ? time_mono_us() : 0);
 }
 
 static void
@@ -100,6 +117,7 @@ seats_install(struct seats *s, const struct conf *c, size_t slot, struct db *db)
 	s->cap = cap < 1 ? 1 : (size_t)cap;
 	s->db.take = take;
 	s->db.give = give;
+	s->db.in_statement = in_statement;
 	s->db.oldest_us = oldest_seat;
 	s->db.ctx = s;
 	s->db.wait_us = c->db_seat_wait_ms * 1000;

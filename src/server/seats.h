@@ -2,9 +2,11 @@
  * Database seats for the request workers (db.h, struct db_seats): at most
  * workers - db_reserve_workers of them are inside the database at once, so however long
  * the database stalls, the reserve stays free to answer healthz at once and everything
- * else with a fast 503. Each worker's seat is its scoreboard slot's db_since_us; a taker
- * counts the seats in use and withdraws when there is none, so a worker killed mid-call
- * frees its seat when the master clears its slot, and no counter can leak.
+ * else with a fast 503 (at once when every seat holder has been inside one statement
+ * longer than db_seat_wait_ms: db_wait_us). Each worker's seat is its scoreboard slot's
+ * db_since_us; a taker counts the seats in use and withdraws when there is none, so a
+ * worker killed mid-call frees its seat when the master clears its slot, and no counter
+ * can leak.
  */
 #ifndef PB_SERVER_SEATS_H
 #define PB_SERVER_SEATS_H

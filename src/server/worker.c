@@ -162,6 +162,7 @@ struct waiter {
 	int ep;
 	int listen_fd;
 	int hand;
+	int watched;	/* the kept connection registered in ep, or -1 */
 	bool tcp;	/* TCP_NODELAY for accepted connections */
 	bool turn;	/* when both shared sockets are ready, which goes first */
 	bool drain_queue;	/* stopping, accept what the listening socket has queued */
@@ -176,7 +177,8 @@ waiter_open(struct waiter *w, int listen_fd, int hand, bool drain_queue)
 	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
 	socklen_t salen = sizeof(sa);
 
-	*w = (struct waiter){ .listen_fd = listen_fd, .hand = hand, .drain_queue = drain_queue };
+	*w = (struct waiter){ .listen_fd = listen_fd, .hand = hand, .watched = -1,
+			      .drain_queue = drain_queue };
 	w->tcp = getsockname(listen_fd, (struct sockaddr *)&sa, &salen) == 0 &&
 	    (sa.ss_family == AF_INET || sa.ss_family == AF_INET6);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -196,9 +198,40 @@ waiter_open(struct waiter *w, int listen_fd, int hand, bool drain_queue)
  * events would then be reported under a number this worker may reuse.
  */
 static void
-waiter_forget(const struct waiter *w, int fd)
+waiter_forget(struct waiter *w, int fd)
 {
+	if (fd < 0 || fd != w->watched)
+		return;
 	(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL);
+	w->watched = -1;
+}
+
+/*
+ * Watches the kept connection from the first wait on it, not from when it is taken: under
+ * pressure most connections are served once and parked at the next wait, never watched.
+ * Returns false when even the first look found shared work waiting (*n events in ev), so
+ * that the connection can go without ever having been registered, or when it was
+ * interrupted (*n < 0).
+ */
+static bool
+waiter_watch(struct waiter *w, int kept, struct epoll_event *ev, int nev, int *n,
+    const sigset_t *open)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.fd = kept };
+
+	if (w->watched != kept)
+		w->watched = -1;	/* closed with the connection it was */
+	if (kept < 0 || w->watched == kept)
+		return true;
+	*n = epoll_pwait(w->ep, ev, nev, 0, open);
+	if (*n != 0)
+		return false;	/* work, or a signal, which the caller must see before waiting */
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, kept, &e) != 0) {
+		log_warn("worker: epoll_ctl");
+		return true;
+	}
+	w->watched = kept;
+	return true;
 }
 
 /*
@@ -243,7 +276,8 @@ wait_for_work(struct waiter *w, int kept)
 				return WORK_STOP;
 			begin_drain(w);
 		}
-		n = epoll_pwait(w->ep, ev, 3, w->draining ? STOP_QUIET_MS : -1, &open);
+		if (waiter_watch(w, kept, ev, 3, &n, &open))
+			n = epoll_pwait(w->ep, ev, 3, w->draining ? STOP_QUIET_MS : -1, &open);
 		if (n == 0)
 			return WORK_STOP;
 		if (n < 0) {
@@ -276,14 +310,13 @@ wait_for_work(struct waiter *w, int kept)
 
 /*
  * Takes the connection the work is on, giving up an idle kept-open one to the master
- * first (park.h), and watches it. Returns the new connection's fd; -1 with errno EAGAIN
+ * (park.h); waiter_watch registers it when the worker first waits on it. Returns the new connection's fd; -1 with errno EAGAIN
  * when another worker was faster (the kept connection then stays), or with another errno
  * when accept failed. The listening socket is non-blocking (listen_open).
  */
 static int
 take_connection(struct waiter *w, FCGX_Request *fr, enum work what)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	int fd;
 
 	if (what == WORK_HANDOFF) {
@@ -303,13 +336,6 @@ take_connection(struct waiter *w, FCGX_Request *fr, enum work what)
 	}
 	if (fd < 0)
 		return -1;
-	ev.data.fd = fd;
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		log_warn("worker: epoll_ctl");
-		close(fd);
-		errno = EAGAIN;
-		return -1;
-	}
 	if (fr->ipcFd >= 0) {
 		waiter_forget(w, fr->ipcFd);
 		park_give(w->hand, fr->ipcFd);
