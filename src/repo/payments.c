@@ -303,14 +303,27 @@ repo_session_update(struct db *db, const struct session_row *s)
 enum pb_err
 repo_orders_insert(struct db *db, const struct order_row *o)
 {
+	/*
+	 * The refund recorded before the order (repo_refunds_record) is applied in the same
+	 * statement, as repo_orders_refund would. INSERT ... SELECT reads payment_refunds
+	 * with locks: a charge.refunded running meanwhile either commits first and is read
+	 * here, or waits for this transaction and then finds the order.
+	 */
 	return db_exec(db,
-	    "INSERT INTO orders (user_id, guest_email, product_id, quantity, amount, currency, "
-	    "stripe_payment_intent_id, stripe_checkout_session_id, status, last_event_created) "
-	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, 'paid', ?)",
+	    "INSERT INTO orders (user_id, guest_email, product_id, quantity, amount, "
+	    "amount_refunded, currency, stripe_payment_intent_id, stripe_checkout_session_id, "
+	    "status, last_event_created) "
+	    "SELECT ?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, "
+	    "LEAST(?, COALESCE(r.amount_refunded, 0)), ?, ?, ?, "
+	    "CASE WHEN ? = 0 OR COALESCE(r.amount_refunded, 0) = 0 THEN 'paid' "
+	    "WHEN r.amount_refunded >= ? THEN 'refunded' ELSE 'partially_refunded' END, "
+	    "GREATEST(?, COALESCE(r.last_event_created, 0)) "
+	    "FROM (SELECT 1) one LEFT JOIN payment_refunds r ON r.stripe_payment_intent_id = ?",
 	    DB_ARGS(opt_id(o->user_id), DB_STR(o->guest_email), opt_id(o->product_id),
-		DB_UINT(o->quantity),
-		DB_INT(o->amount), DB_STR(o->currency), DB_STR(o->payment_intent),
-		DB_STR(o->checkout_session), DB_INT(o->event_created)),
+		DB_UINT(o->quantity), DB_INT(o->amount), DB_INT(o->amount),
+		DB_STR(o->currency), DB_STR(o->payment_intent), DB_STR(o->checkout_session),
+		DB_INT(o->amount), DB_INT(o->amount), DB_INT(o->event_created),
+		DB_STR(o->payment_intent)),
 	    NULL, NULL);
 }
 

@@ -131,7 +131,10 @@ struct order_row {
 	int64_t event_created;
 };
 
-/* Inserts the order of a payment intent; PB_ECONFLICT when it has one already. */
+/*
+ * Inserts the order of a payment intent, refunded as far as its recorded refund says;
+ * PB_ECONFLICT when it has one already.
+ */
 enum pb_err repo_orders_insert(struct db *db, const struct order_row *o);
 
 /*

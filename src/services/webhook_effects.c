@@ -104,9 +104,8 @@ raced(enum pb_err err)
 
 /* The order of a paid payment intent, once; a refund recorded before it applies at once. */
 static enum pb_err
-ensure_order(struct db *db, struct arena *a, const struct order_row *o, bool *changed)
+ensure_order(struct db *db, const struct order_row *o, bool *changed)
 {
-	int64_t refunded, created;
 	enum pb_err err;
 
 	err = repo_orders_insert(db, o);
@@ -116,15 +115,9 @@ ensure_order(struct db *db, struct arena *a, const struct order_row *o, bool *ch
 			    o->product_id);
 		return PB_OK;
 	}
-	if (err != PB_OK)
-		return err;
-	*changed = true;
-	err = repo_refunds_get(db, a, o->payment_intent, &refunded, &created);
-	if (err == PB_ENOTFOUND)
-		return PB_OK;
-	if (err != PB_OK)
-		return err;
-	return repo_orders_refund(db, o->payment_intent, refunded, created);
+	if (err == PB_OK)
+		*changed = true;
+	return err;
 }
 
 /* Where a stateful object's row is, and whether this event may write it. */
@@ -212,7 +205,7 @@ webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_eve
 			.event_created = e->created,
 		};
 
-		err = ensure_order(db, a, &ord, changed);
+		err = ensure_order(db, &ord, changed);
 	}
 	return err;
 }
@@ -269,7 +262,7 @@ apply_checkout_session(struct db *db, struct arena *a, const struct wh_event *e,
 			.event_created = e->created,
 		};
 
-		err = ensure_order(db, a, &ord, changed);
+		err = ensure_order(db, &ord, changed);
 	}
 	return err;
 }
