@@ -1,12 +1,5 @@
 -- Reverts 0006_webhook_trips.up.sql. IF EXISTS / IF NOT EXISTS, so a half-applied revert
--- can run again. Every stored payload was checked by paybridge's parser, so the JSON
--- column takes it back.
-ALTER TABLE stripe_events
-	MODIFY payload JSON NOT NULL,
-	ADD KEY IF NOT EXISTS stripe_events_object (object_id),
-	ADD KEY IF NOT EXISTS stripe_events_type (type, event_created);
-
--- resolved_at comes back for the failures whose event was applied since.
+-- can run again. resolved_at comes back for the failures whose event was applied since.
 ALTER TABLE stripe_event_failures
 	DROP KEY IF EXISTS stripe_event_failures_last,
 	ADD COLUMN IF NOT EXISTS resolved_at DATETIME(6) NULL AFTER last_failed_at,

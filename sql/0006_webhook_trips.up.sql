@@ -1,5 +1,5 @@
--- Less work for MariaDB per webhook (issue 15). Runs one statement at a time and may run
--- again after a half-applied attempt: IF EXISTS / IF NOT EXISTS throughout.
+-- A failure is resolved by its event's row (issue 15). Runs one statement at a time and
+-- may run again after a half-applied attempt: IF EXISTS / IF NOT EXISTS throughout.
 --
 -- A failure is open while its event has no stripe_events row (repo/events.h): the
 -- transaction that applies the event no longer writes resolved_at, which cost every
@@ -8,12 +8,3 @@ ALTER TABLE stripe_event_failures
 	DROP KEY IF EXISTS stripe_event_failures_open,
 	DROP COLUMN IF EXISTS resolved_at,
 	ADD KEY IF NOT EXISTS stripe_event_failures_last (last_failed_at);
-
--- The payload is the event as received, which paybridge has parsed and checked already:
--- as LONGTEXT (what JSON is in MariaDB, without its JSON_VALID check) it is not parsed a
--- second time at every insert. Nothing reads events by object or by type, so those two
--- indexes go, and with them two index writes per event.
-ALTER TABLE stripe_events
-	MODIFY payload LONGTEXT NOT NULL COLLATE utf8mb4_bin,
-	DROP KEY IF EXISTS stripe_events_object,
-	DROP KEY IF EXISTS stripe_events_type;

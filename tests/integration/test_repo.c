@@ -589,7 +589,7 @@ test_migrate_round_trip(void)
 
 	/*
 	 * Down one step (the newest), then up again. An applied event with a failure comes
-	 * back from 0006 resolved, one never applied open; the payload is JSON again.
+	 * back from 0006 resolved, one never applied open.
 	 */
 	OK(db_exec(db, "INSERT INTO stripe_event_failures (stripe_event_id, type, source, "
 	    "attempts) VALUES ('evt_m_applied', 't', 'webhook', 1), "
@@ -597,26 +597,16 @@ test_migrate_round_trip(void)
 	OK(db_exec(db, "INSERT INTO stripe_events (stripe_event_id, type, event_created, "
 	    "payload, source, processed_at) VALUES ('evt_m_applied', 't', 1, '{}', 'webhook', "
 	    "NOW(6))", DB_NOARGS, NULL, NULL));
-	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.CHECK_CONSTRAINTS WHERE "
-	    "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'stripe_events'"), 0);
 	OK(migrate(true, true, 0, out, sizeof(out)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0006_webhook_trips"));
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM stripe_event_failures WHERE "
 	    "stripe_event_id = 'evt_m_applied' AND resolved_at IS NOT NULL"), 1);
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM stripe_event_failures WHERE "
 	    "stripe_event_id = 'evt_m_open' AND resolved_at IS NULL"), 1);
-	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.CHECK_CONSTRAINTS WHERE "
-	    "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'stripe_events' AND "
-	    "CHECK_CLAUSE LIKE '%json_valid%'"), 1);
-	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE "
-	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'stripe_events' AND "
-	    "INDEX_NAME IN ('stripe_events_object', 'stripe_events_type') AND SEQ_IN_INDEX = 1"), 2);
 	OK(up(0, out, sizeof(out)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0006_webhook_trips"));
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
 	    "TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'resolved_at'"), 0);
-	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE "
-	    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'stripe_events'"), 3);
 	OK(db_exec(db, "DELETE FROM stripe_event_failures WHERE stripe_event_id LIKE 'evt\\_m\\_%'",
 	    DB_NOARGS, NULL, NULL));
 	OK(db_exec(db, "DELETE FROM stripe_events WHERE stripe_event_id = 'evt_m_applied'",
@@ -814,16 +804,9 @@ test_schema_rules(void)
 			      "'pending' AND run_after <= UTC_TIMESTAMP(6) ORDER BY run_after "
 			      "LIMIT 10 FOR UPDATE SKIP LOCKED) j"), 1);
 	OK(db_tx_rollback(db));
-	/*
-	 * The payload is kept as received, unchecked (0006: paybridge's parser checked it),
-	 * and its text stays text.
-	 */
-	OK(db_exec(db, "INSERT INTO stripe_events (stripe_event_id, type, event_created, "
-		       "payload, source) VALUES ('evt_1', 't', 1, '{ \"a\":1 ,\"\u00e9\":[]}', "
-		       "'webhook')", DB_NOARGS, NULL, NULL));
-	CU_ASSERT_EQUAL(count("SELECT payload = '{ \"a\":1 ,\"\u00e9\":[]}' "
-			      "AND CHAR_LENGTH(payload) = 16 AND LENGTH(payload) = 17 FROM stripe_events "
-			      "WHERE stripe_event_id = 'evt_1'"), 1);
+	CU_ASSERT_EQUAL(db_exec(db, "INSERT INTO stripe_events (stripe_event_id, type, "
+				    "event_created, payload, source) VALUES ('evt_1', 't', 1, "
+				    "'{not json', 'webhook')", DB_NOARGS, NULL, NULL), PB_EDB);
 	arena_reset(&arena);
 }
 
