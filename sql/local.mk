@@ -7,7 +7,8 @@ SQL_MIGRATIONS = \
 	sql/0002_login_throttle_client.up.sql sql/0002_login_throttle_client.down.sql \
 	sql/0003_webhook_events.up.sql sql/0003_webhook_events.down.sql \
 	sql/0004_profile_sync.up.sql sql/0004_profile_sync.down.sql \
-	sql/0005_guest_payments.up.sql sql/0005_guest_payments.down.sql
+	sql/0005_guest_payments.up.sql sql/0005_guest_payments.down.sql \
+	sql/0006_webhook_trips.up.sql sql/0006_webhook_trips.down.sql
 
 EXTRA_DIST += $(SQL_MIGRATIONS)
 nodist_src_libpaybridge_a_SOURCES = src/repo/migrations_data.c

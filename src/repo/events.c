@@ -44,7 +44,7 @@ repo_events_failed(struct db *db, const char *id, const char *type, const char *
 	    "INSERT INTO stripe_event_failures (stripe_event_id, type, source, attempts, "
 	    "last_error) VALUES (?, ?, ?, 1, ?) "
 	    "ON DUPLICATE KEY UPDATE attempts = attempts + 1, last_error = VALUES(last_error), "
-	    "source = VALUES(source), last_failed_at = NOW(6), resolved_at = NULL",
+	    "source = VALUES(source), last_failed_at = NOW(6)",
 	    DB_ARGS(DB_STR(id), DB_STR(type), DB_STR(source),
 		error != NULL ? DB_STRN(error, n) : DB_NULL),
 	    NULL, NULL);
@@ -67,15 +67,6 @@ repo_events_failure_attempts(struct db *db, struct arena *a, const char *id,
 }
 
 enum pb_err
-repo_events_resolved(struct db *db, const char *id)
-{
-	return db_exec(db,
-	    "UPDATE stripe_event_failures SET resolved_at = NOW(6) "
-	    "WHERE stripe_event_id = ? AND resolved_at IS NULL",
-	    DB_ARGS(DB_STR(id)), NULL, NULL);
-}
-
-enum pb_err
 repo_events_list(struct db *db, struct arena *a, bool failed_only, size_t max,
     struct event_summary **out, size_t *n)
 {
@@ -85,14 +76,17 @@ repo_events_list(struct db *db, struct arena *a, bool failed_only, size_t max,
 
 	*out = NULL;
 	*n = 0;
+	/*
+	 * Open is "no event row": a write to the failure in the applying transaction would
+	 * cost every event a round trip, and would miss a failure recorded after a
+	 * concurrent delivery of the same event committed.
+	 */
 	if (failed_only)
 		err = db_query(db, a,
-		    "SELECT f.stripe_event_id, f.type, COALESCE(e.event_created, 0), "
-		    "COALESCE(e.source, f.source), "
-		    "e.object_id, f.attempts, f.last_error, e.id IS NOT NULL "
-		    "FROM stripe_event_failures f LEFT JOIN stripe_events e "
-		    "ON e.stripe_event_id = f.stripe_event_id "
-		    "WHERE f.resolved_at IS NULL ORDER BY f.last_failed_at DESC LIMIT ?",
+		    "SELECT f.stripe_event_id, f.type, 0, f.source, NULL, f.attempts, "
+		    "f.last_error, 0 FROM stripe_event_failures f WHERE NOT EXISTS "
+		    "(SELECT 1 FROM stripe_events e WHERE e.stripe_event_id = f.stripe_event_id) "
+		    "ORDER BY f.last_failed_at DESC LIMIT ?",
 		    DB_ARGS(DB_UINT(max)), &r);
 	else
 		err = db_query(db, a,

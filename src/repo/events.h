@@ -3,6 +3,8 @@
  * its effects, so a duplicate key means "already done"), the failures of events whose
  * effects were rolled back (stripe_event_failures, written outside that transaction),
  * and sync_state, the small named values that must survive restarts (the events cursor).
+ * A failure is open while its event has no stripe_events row: the transaction that
+ * finally applies the event resolves it by inserting that row, with no write of its own.
  */
 #ifndef PB_REPO_EVENTS_H
 #define PB_REPO_EVENTS_H
@@ -40,8 +42,8 @@ enum pb_err repo_events_exists(struct db *db, struct arena *a, const char *id, b
 
 /*
  * Records one failed attempt of event id (a new failure, or attempts + 1 and the newest
- * error of an open one; a resolved failure that fails again is opened again). error is
- * cut to 500 bytes. Runs on its own, outside any transaction of the event.
+ * error). error is cut to 500 bytes. Runs on its own, outside any transaction of the
+ * event.
  */
 enum pb_err repo_events_failed(struct db *db, const char *id, const char *type,
     const char *source, const char *error);
@@ -49,9 +51,6 @@ enum pb_err repo_events_failed(struct db *db, const char *id, const char *type,
 /* Failed attempts recorded for event id so far (0 when none). */
 enum pb_err repo_events_failure_attempts(struct db *db, struct arena *a, const char *id,
     uint32_t *attempts);
-
-/* Marks the failure of event id resolved (no-op when it never failed). */
-enum pb_err repo_events_resolved(struct db *db, const char *id);
 
 /* One row of repo_events_list. Strings live in the arena. */
 struct event_summary {
@@ -67,7 +66,7 @@ struct event_summary {
 
 /*
  * Lists events newest first (by created): with failed_only, the open failures (events
- * not applied yet, or failing again) instead. At most max rows.
+ * with a failure and no stripe_events row) instead, most recently failed first. At most max rows.
  */
 enum pb_err repo_events_list(struct db *db, struct arena *a, bool failed_only, size_t max,
     struct event_summary **out, size_t *n);

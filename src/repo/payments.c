@@ -105,6 +105,26 @@ repo_pi_update(struct db *db, const struct pi_row *p)
 }
 
 enum pb_err
+repo_pi_update_newer(struct db *db, const struct pi_row *p, const char *terminal,
+    bool *applied)
+{
+	uint64_t n = 0;
+	enum pb_err err;
+
+	*applied = false;
+	err = db_exec(db,
+	    "UPDATE payment_intents SET status = ?, last_error_code = ?, amount = ?, "
+	    "last_event_created = ?, refreshed_at = NOW(6) "
+	    "WHERE stripe_id = ? AND last_event_created < ? AND FIND_IN_SET(status, ?) = 0",
+	    DB_ARGS(DB_STR(p->status), DB_STR(p->last_error_code), DB_INT(p->amount),
+		DB_INT(p->event_created), DB_STR(p->stripe_id), DB_INT(p->event_created),
+		DB_STR(terminal)),
+	    &n, NULL);
+	*applied = err == PB_OK && n > 0;
+	return err;
+}
+
+enum pb_err
 repo_pi_record(struct db *db, const struct pi_row *p, const char *client_secret)
 {
 	/* last_event_created stays 0: every event about the intent is newer than this. */
@@ -303,14 +323,33 @@ repo_session_update(struct db *db, const struct session_row *s)
 enum pb_err
 repo_orders_insert(struct db *db, const struct order_row *o)
 {
+	/*
+	 * The refund recorded before the order (repo_refunds_record) is applied in the same
+	 * statement, as repo_orders_refund would. INSERT ... SELECT reads payment_refunds
+	 * with locks: a charge.refunded running meanwhile either commits first and is read
+	 * here, or waits for this transaction and then finds the order. The owner is the
+	 * intent row's when the caller did not look it up (owner_from_intent).
+	 */
 	return db_exec(db,
-	    "INSERT INTO orders (user_id, guest_email, product_id, quantity, amount, currency, "
-	    "stripe_payment_intent_id, stripe_checkout_session_id, status, last_event_created) "
-	    "VALUES (?, ?, (SELECT id FROM products WHERE id = ?), ?, ?, ?, ?, ?, 'paid', ?)",
-	    DB_ARGS(opt_id(o->user_id), DB_STR(o->guest_email), opt_id(o->product_id),
-		DB_UINT(o->quantity),
-		DB_INT(o->amount), DB_STR(o->currency), DB_STR(o->payment_intent),
-		DB_STR(o->checkout_session), DB_INT(o->event_created)),
+	    "INSERT INTO orders (user_id, guest_email, product_id, quantity, amount, "
+	    "amount_refunded, currency, stripe_payment_intent_id, stripe_checkout_session_id, "
+	    "status, last_event_created) "
+	    "SELECT IF(?, pi.user_id, ?), IF(?, pi.guest_email, ?), "
+	    "(SELECT id FROM products WHERE id = ?), ?, ?, "
+	    "LEAST(?, COALESCE(r.amount_refunded, 0)), ?, ?, ?, "
+	    "CASE WHEN ? = 0 OR COALESCE(r.amount_refunded, 0) = 0 THEN 'paid' "
+	    "WHEN r.amount_refunded >= ? THEN 'refunded' ELSE 'partially_refunded' END, "
+	    "GREATEST(?, COALESCE(r.last_event_created, 0)) "
+	    "FROM (SELECT 1) one "
+	    "LEFT JOIN payment_intents pi ON ? AND pi.stripe_id = ? "
+	    "LEFT JOIN payment_refunds r ON r.stripe_payment_intent_id = ?",
+	    DB_ARGS(DB_BOOL(o->owner_from_intent), opt_id(o->user_id),
+		DB_BOOL(o->owner_from_intent), DB_STR(o->guest_email), opt_id(o->product_id),
+		DB_UINT(o->quantity), DB_INT(o->amount), DB_INT(o->amount),
+		DB_STR(o->currency), DB_STR(o->payment_intent), DB_STR(o->checkout_session),
+		DB_INT(o->amount), DB_INT(o->amount), DB_INT(o->event_created),
+		DB_BOOL(o->owner_from_intent), DB_STR(o->payment_intent),
+		DB_STR(o->payment_intent)),
 	    NULL, NULL);
 }
 

@@ -57,6 +57,14 @@ enum pb_err repo_pi_lock(struct db *db, struct arena *a, const char *stripe_id,
 enum pb_err repo_pi_insert(struct db *db, const struct pi_row *p);
 /* Status, error code and amount of an existing row (user and product stay). */
 enum pb_err repo_pi_update(struct db *db, const struct pi_row *p);
+/*
+ * repo_pi_update without the lock and look first, when it surely applies: the row exists,
+ * its status is not in terminal (a FIND_IN_SET list) and its last event is older than
+ * p's. *applied false otherwise, when nothing was written and the caller decides with the
+ * row locked (repo_pi_lock): this is the common case of webhook_should_apply only.
+ */
+enum pb_err repo_pi_update_newer(struct db *db, const struct pi_row *p, const char *terminal,
+    bool *applied);
 
 /* A payment intent as its owner reads it. Strings in the arena; NULL when SQL NULL. */
 struct pi_view {
@@ -129,9 +137,13 @@ struct order_row {
 	const char *payment_intent;
 	const char *checkout_session;	/* NULL when none */
 	int64_t event_created;
+	bool owner_from_intent;		/* user_id and guest_email: the intent row's */
 };
 
-/* Inserts the order of a payment intent; PB_ECONFLICT when it has one already. */
+/*
+ * Inserts the order of a payment intent, refunded as far as its recorded refund says;
+ * PB_ECONFLICT when it has one already.
+ */
 enum pb_err repo_orders_insert(struct db *db, const struct order_row *o);
 
 /*

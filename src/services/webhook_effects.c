@@ -104,9 +104,8 @@ raced(enum pb_err err)
 
 /* The order of a paid payment intent, once; a refund recorded before it applies at once. */
 static enum pb_err
-ensure_order(struct db *db, struct arena *a, const struct order_row *o, bool *changed)
+ensure_order(struct db *db, const struct order_row *o, bool *changed)
 {
-	int64_t refunded, created;
 	enum pb_err err;
 
 	err = repo_orders_insert(db, o);
@@ -116,15 +115,9 @@ ensure_order(struct db *db, struct arena *a, const struct order_row *o, bool *ch
 			    o->product_id);
 		return PB_OK;
 	}
-	if (err != PB_OK)
-		return err;
-	*changed = true;
-	err = repo_refunds_get(db, a, o->payment_intent, &refunded, &created);
-	if (err == PB_ENOTFOUND)
-		return PB_OK;
-	if (err != PB_OK)
-		return err;
-	return repo_orders_refund(db, o->payment_intent, refunded, created);
+	if (err == PB_OK)
+		*changed = true;
+	return err;
 }
 
 /* Where a stateful object's row is, and whether this event may write it. */
@@ -168,6 +161,19 @@ guard_row(struct db *db, struct arena *a, const struct wh_event *e, enum webhook
 	return err;
 }
 
+/*
+ * The usual event of an intent we have: newer than its row, which is not terminal. One
+ * UPDATE decides and writes; *done false when it did not apply and guard_row must look.
+ */
+static enum pb_err
+pi_update_newer(struct db *db, const struct pi_row *p, bool *done)
+{
+	const char *terminal = webhook_terminal_set(WEBHOOK_OBJ_PAYMENT_INTENT);
+
+	*done = false;
+	return terminal != NULL ? repo_pi_update_newer(db, p, terminal, done) : PB_OK;
+}
+
 enum pb_err
 webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_event *e,
     bool *changed)
@@ -175,6 +181,7 @@ webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_eve
 	struct json_object *o = e->object;
 	struct pi_row p = { 0 };
 	struct guard g;
+	bool done;
 	enum pb_err err;
 
 	p.stripe_id = e->object_id;
@@ -187,22 +194,31 @@ webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_eve
 	p.event_created = e->created;
 	if (p.stripe_id == NULL || p.status == NULL || p.currency == NULL || p.amount < 0)
 		return PB_OK;	/* nothing we could store: acknowledged, stored */
-	err = guard_row(db, a, e, WEBHOOK_OBJ_PAYMENT_INTENT, repo_pi_lock, p.status, &g);
-	if (err != PB_OK || !g.ours)
+	err = pi_update_newer(db, &p, &done);
+	if (err != PB_OK)
 		return err;
-	if (g.apply) {
-		p.user_id = g.user_id;
-		err = g.fresh ? raced(repo_pi_insert(db, &p)) : repo_pi_update(db, &p);
-		if (err != PB_OK)
+	if (!done) {
+		err = guard_row(db, a, e, WEBHOOK_OBJ_PAYMENT_INTENT, repo_pi_lock, p.status,
+		    &g);
+		if (err != PB_OK || !g.ours)
 			return err;
+		if (g.apply) {
+			p.user_id = g.user_id;
+			err = g.fresh ? raced(repo_pi_insert(db, &p)) : repo_pi_update(db, &p);
+			if (err != PB_OK)
+				return err;
+		}
+		done = g.apply;
+	}
+	if (done) {
 		*changed = true;
 		/* Told after the commit, by whoever ran this transaction (live_after). */
 		live_note(p.stripe_id);
 	}
+	/* Here the intent has its row, whose owner the order takes. */
 	if (strcmp(p.status, "succeeded") == 0) {
 		struct order_row ord = {
-			.user_id = g.user_id,
-			.guest_email = g.guest_email,
+			.owner_from_intent = true,
 			.product_id = p.product_id,
 			.quantity = p.quantity,
 			.amount = get_int(o, "amount_received", 0) > 0 ?
@@ -212,7 +228,7 @@ webhook_apply_payment_intent(struct db *db, struct arena *a, const struct wh_eve
 			.event_created = e->created,
 		};
 
-		err = ensure_order(db, a, &ord, changed);
+		err = ensure_order(db, &ord, changed);
 	}
 	return err;
 }
@@ -269,7 +285,7 @@ apply_checkout_session(struct db *db, struct arena *a, const struct wh_event *e,
 			.event_created = e->created,
 		};
 
-		err = ensure_order(db, a, &ord, changed);
+		err = ensure_order(db, &ord, changed);
 	}
 	return err;
 }

@@ -46,14 +46,15 @@ static const struct rank sub_ranks[] = {
 	{ NULL, 0, false },
 };
 
+static const struct rank *const tables[WEBHOOK_OBJ__MAX] = {
+	[WEBHOOK_OBJ_PAYMENT_INTENT] = pi_ranks,
+	[WEBHOOK_OBJ_CHECKOUT_SESSION] = session_ranks,
+	[WEBHOOK_OBJ_SUBSCRIPTION] = sub_ranks,
+};
+
 static const struct rank *
 find(enum webhook_object o, const char *status)
 {
-	static const struct rank *const tables[WEBHOOK_OBJ__MAX] = {
-		[WEBHOOK_OBJ_PAYMENT_INTENT] = pi_ranks,
-		[WEBHOOK_OBJ_CHECKOUT_SESSION] = session_ranks,
-		[WEBHOOK_OBJ_SUBSCRIPTION] = sub_ranks,
-	};
 	const struct rank *r;
 
 	if ((unsigned)o >= WEBHOOK_OBJ__MAX || status == NULL)
@@ -79,6 +80,34 @@ webhook_terminal(enum webhook_object o, const char *status)
 	const struct rank *r = find(o, status);
 
 	return r != NULL && r->terminal;
+}
+
+const char *
+webhook_terminal_set(enum webhook_object o)
+{
+	static char sets[WEBHOOK_OBJ__MAX][128];
+	char *set;
+	size_t n = 0;
+
+	if ((unsigned)o >= WEBHOOK_OBJ__MAX)
+		return NULL;
+	set = sets[o];
+	if (set[0] != '\0')
+		return set;
+	for (const struct rank *r = tables[o]; r->status != NULL; r++) {
+		size_t len = strlen(r->status);
+
+		if (!r->terminal)
+			continue;
+		if (n + len + 2 > sizeof(sets[o]))
+			return NULL;	/* never with these tables; a partial set would be wrong */
+		if (n > 0)
+			set[n++] = ',';
+		memcpy(set + n, r->status, len);
+		n += len;
+		set[n] = '\0';
+	}
+	return set;
 }
 
 bool

@@ -27,6 +27,12 @@ int webhook_rank(enum webhook_object o, const char *status);
 bool webhook_terminal(enum webhook_object o, const char *status);
 
 /*
+ * o's terminal statuses as one comma-separated list ("canceled,succeeded"), for SQL's
+ * FIND_IN_SET; NULL for an unknown o. A static string.
+ */
+const char *webhook_terminal_set(enum webhook_object o);
+
+/*
  * Whether an event of new_created carrying new_status may change a row now in cur_status
  * changed by an event of cur_created. fresh_read: not an event but Stripe's answer to our
  * own request, which wins a tie of the same second and the same rank.

@@ -4,7 +4,8 @@
  * delivery of the same event, even a concurrent one, waits on the unique key and then
  * gets the duplicate error (1062, PB_ECONFLICT), and does nothing else. A failure rolls
  * the event row back with the effects, so the failure is written afterwards, on its own,
- * and the delivery is answered 500: Stripe will deliver it again.
+ * and the delivery is answered 500: Stripe will deliver it again. The event row that a
+ * later delivery commits is what resolves that failure (repo/events.h).
  */
 #include "config.h"
 
@@ -105,11 +106,7 @@ apply_tx(struct db *db, void *arg)
 		return err;
 	err = webhook_apply(db, c->a, c->e, &c->changed);
 	/* A conflict here is an effect's, not the event row's: never "already done". */
-	if (err == PB_ECONFLICT)
-		err = PB_EDB;
-	if (err == PB_OK)
-		err = repo_events_resolved(db, c->e->id);
-	return err;
+	return err == PB_ECONFLICT ? PB_EDB : err;
 }
 
 /*

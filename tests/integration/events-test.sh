@@ -180,6 +180,15 @@ test_failed_event_listed() {
 		"events list row"
 	expect_grep "^$id	customer\.created	.*	sync	applied	1	" "$out/out" "the retried row"
 	expect_grep 'newest 2 shown' "$out/err" "note on the limit"
+	# A failure written after its event was applied (a concurrent delivery's, recorded
+	# late) is resolved already: the event row is what resolves it.
+	sql "INSERT INTO stripe_event_failures (stripe_event_id, type, source, attempts, last_error)
+		VALUES ('$good', 'customer.created', 'webhook', 1, 'late')" ||
+		die "cannot insert the late failure"
+	rc=0
+	ctl events list --failed >"$out/out" 2>"$out/err" || rc=$?
+	expect_rc 0 "$rc" "events list --failed after a late failure"
+	[ -s "$out/out" ] && fail "a failure of an applied event is listed as failed"
 }
 
 test_lease() {

@@ -587,7 +587,33 @@ test_migrate_round_trip(void)
 	CU_ASSERT_EQUAL(count("SELECT GET_LOCK('paybridge_migrate', 0)"), 1);
 	CU_ASSERT_EQUAL(count("SELECT RELEASE_LOCK('paybridge_migrate')"), 1);
 
-	/* Down one step (the newest), then up again. */
+	/*
+	 * Down one step (the newest), then up again. An applied event with a failure comes
+	 * back from 0006 resolved, one never applied open.
+	 */
+	OK(db_exec(db, "INSERT INTO stripe_event_failures (stripe_event_id, type, source, "
+	    "attempts) VALUES ('evt_m_applied', 't', 'webhook', 1), "
+	    "('evt_m_open', 't', 'webhook', 2)", DB_NOARGS, NULL, NULL));
+	OK(db_exec(db, "INSERT INTO stripe_events (stripe_event_id, type, event_created, "
+	    "payload, source, processed_at) VALUES ('evt_m_applied', 't', 1, '{}', 'webhook', "
+	    "NOW(6))", DB_NOARGS, NULL, NULL));
+	OK(migrate(true, true, 0, out, sizeof(out)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0006_webhook_trips"));
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM stripe_event_failures WHERE "
+	    "stripe_event_id = 'evt_m_applied' AND resolved_at IS NOT NULL"), 1);
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM stripe_event_failures WHERE "
+	    "stripe_event_id = 'evt_m_open' AND resolved_at IS NULL"), 1);
+	OK(up(0, out, sizeof(out)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "applied 0006_webhook_trips"));
+	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
+	    "TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'resolved_at'"), 0);
+	OK(db_exec(db, "DELETE FROM stripe_event_failures WHERE stripe_event_id LIKE 'evt\\_m\\_%'",
+	    DB_NOARGS, NULL, NULL));
+	OK(db_exec(db, "DELETE FROM stripe_events WHERE stripe_event_id = 'evt_m_applied'",
+	    DB_NOARGS, NULL, NULL));
+
+	/* 0005, two steps down. */
+	OK(migrate(true, true, 0, out, sizeof(out)));
 	OK(migrate(true, true, 0, out, sizeof(out)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reverted 0005_guest_payments"));
 	CU_ASSERT_EQUAL(count("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "

@@ -33,6 +33,17 @@ test_terminal_never_moves(void)
 	CU_ASSERT(!webhook_terminal(PI, NULL));
 }
 
+/* The set SQL's FIND_IN_SET sees is exactly the terminal statuses, every time asked. */
+static void
+test_terminal_set(void)
+{
+	CU_ASSERT_STRING_EQUAL(webhook_terminal_set(PI), "canceled,succeeded");
+	CU_ASSERT_STRING_EQUAL(webhook_terminal_set(PI), "canceled,succeeded");
+	CU_ASSERT_STRING_EQUAL(webhook_terminal_set(CS), "expired,complete");
+	CU_ASSERT_STRING_EQUAL(webhook_terminal_set(SUB), "incomplete_expired,canceled");
+	CU_ASSERT_PTR_NULL(webhook_terminal_set(WEBHOOK_OBJ__MAX));
+}
+
 static void
 test_tie_by_rank(void)
 {
@@ -66,6 +77,7 @@ test_fresh_read_wins_a_tie(void)
 static const struct unit_test tests[] = {
 	UNIT_TEST(test_newer_wins_older_ignored),
 	UNIT_TEST(test_terminal_never_moves),
+	UNIT_TEST(test_terminal_set),
 	UNIT_TEST(test_tie_by_rank),
 	UNIT_TEST(test_fresh_read_wins_a_tie),
 };
