@@ -142,8 +142,10 @@ db_run_text(struct db *db, const char *sql)
 }
 
 void
-db_in_statement(const struct db *db, bool inside)
+db_in_statement(struct db *db, bool inside)
 {
+	if (inside ? db->inside++ > 0 : db->inside == 0 || --db->inside > 0)
+		return;
 	if (db->seats != NULL && db->seats->in_statement != NULL)
 		db->seats->in_statement(db->seats->ctx, inside);
 }
@@ -159,6 +161,7 @@ open_one(struct db *db, const char *host, unsigned port, const char *sock, unsig
 	my_bool off = 0;
 	unsigned infile = 0;
 	unsigned long flags = CLIENT_FOUND_ROWS;
+	bool connected;
 
 	db->my = mysql_init(NULL);
 	if (db->my == NULL) {
@@ -179,8 +182,11 @@ open_one(struct db *db, const char *host, unsigned port, const char *sock, unsig
 		(void)snprintf(msg, msglen, "out of memory");
 		goto fail;
 	}
-	if (mysql_real_connect(db->my, host, db->user, db->password, db->name, port, sock,
-		flags) == NULL) {
+	db_in_statement(db, true);
+	connected = mysql_real_connect(db->my, host, db->user, db->password, db->name, port,
+	    sock, flags) != NULL;
+	db_in_statement(db, false);
+	if (!connected) {
 		db->last_errno = mysql_errno(db->my);
 		(void)snprintf(msg, msglen, "%s", mysql_error(db->my));
 		goto fail;
@@ -560,6 +566,7 @@ db_ping(struct db *db, int64_t timeout_ms)
 	if (rc != PB_OK)
 		return rc;
 	db->ping_until_us = deadline;
+	db_in_statement(db, true);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = db_ensure_connected(db);
 		if (rc != PB_OK) {
@@ -581,6 +588,7 @@ db_ping(struct db *db, int64_t timeout_ms)
 			break;
 		}
 	}
+	db_in_statement(db, false);
 	db->ping_until_us = 0;
 	db_seat_give(db);
 	return rc;

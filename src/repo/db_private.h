@@ -60,6 +60,7 @@ struct db {
 
 	const struct db_seats *seats;	/* NULL: no seat limit */
 	bool seated;			/* holding a seat (a statement, or the transaction) */
+	unsigned inside;		/* db_in_statement depth: a connect within a statement */
 	bool seats_waived;		/* db_waive_seats: statements take no seat */
 	int64_t deadline_us;		/* db_set_deadline(), 0: none */
 	int64_t ping_until_us;		/* inside db_ping: its bound, 0 otherwise */
@@ -117,8 +118,11 @@ enum pb_err db_seat_take(struct db *db);
 /* Gives the seat back, unless a transaction still holds it. */
 void db_seat_give(struct db *db);
 
-/* Tells the seats a statement was sent (inside) or answered (db.h, in_statement). */
-void db_in_statement(const struct db *db, bool inside);
+/*
+ * Tells the seats a statement (or a connect, or a ping) was sent (inside) or answered
+ * (db.h, in_statement). Calls nest; the outermost pair counts.
+ */
+void db_in_statement(struct db *db, bool inside);
 
 /* ---- db_stmt.c ---- */
 
