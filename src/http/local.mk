@@ -26,6 +26,7 @@ tests_unit_test_router_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_router_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 
 # The util layer has no local.mk of its own for tests: its suite lives here.
-tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
+tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h \
+	tests/fuzz/json_oracle.c tests/fuzz/json_oracle.h
 tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_util_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
