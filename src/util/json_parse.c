@@ -453,42 +453,67 @@ literal(struct parser *p, const char *lit, size_t n)
 
 static enum pb_err parse_value(struct parser *p, size_t depth, struct json_object **out);
 
+/*
+ * Steps over the '[' or '{' at p->i and the white space after it; true when the container
+ * is empty, its close stepped over too.
+ */
+static bool
+open_empty(struct parser *p, char close)
+{
+	p->i++;
+	skip_ws(p);
+	if (p->i < p->len && p->s[p->i] == close) {
+		p->i++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Steps over what follows a member: white space and a ',' and white space (true), or
+ * white space and the container's close (false, *err PB_OK); else false with PB_EINVAL.
+ */
+static bool
+next_member(struct parser *p, char close, enum pb_err *err)
+{
+	char c;
+
+	skip_ws(p);
+	*err = PB_EINVAL;
+	if (p->i == p->len)
+		return false;
+	c = p->s[p->i++];
+	if (c == ',') {
+		skip_ws(p);
+		return true;
+	}
+	if (c == close)
+		*err = PB_OK;
+	return false;
+}
+
 /* The array whose '[' is at p->i, itself inside depth containers. */
 static enum pb_err
 parse_array(struct parser *p, size_t depth, struct json_object **out)
 {
 	struct json_object *a = json_object_new_array(), *v;
-	enum pb_err err;
-	char c;
+	enum pb_err err = PB_OK;
 
 	if (a == NULL)
 		return PB_ENOMEM;
-	p->i++;
-	skip_ws(p);
-	if (p->i < p->len && p->s[p->i] == ']') {
-		p->i++;
-		*out = a;
-		return PB_OK;
-	}
-	for (;;) {
-		err = parse_value(p, depth + 1, &v);
+	if (!open_empty(p, ']')) {
+		do {
+			err = parse_value(p, depth + 1, &v);
+			if (err != PB_OK)
+				goto fail;
+			if (json_object_array_add(a, v) != 0) {
+				json_object_put(v);
+				err = PB_ENOMEM;
+				goto fail;
+			}
+		} while (next_member(p, ']', &err));
 		if (err != PB_OK)
 			goto fail;
-		if (json_object_array_add(a, v) != 0) {
-			json_object_put(v);
-			err = PB_ENOMEM;
-			goto fail;
-		}
-		skip_ws(p);
-		err = PB_EINVAL;
-		if (p->i == p->len)
-			goto fail;
-		c = p->s[p->i++];
-		if (c == ']')
-			break;
-		if (c != ',')
-			goto fail;
-		skip_ws(p);
 	}
 	*out = a;
 	return PB_OK;
@@ -498,71 +523,71 @@ fail:
 }
 
 /*
+ * The member at p->i of object o, inside depth containers, added to o. A name o has
+ * already replaces the value (o is refused anyway) and goes to *dup when it is smaller
+ * than the name there (owned).
+ */
+static enum pb_err
+parse_member(struct parser *p, size_t depth, struct json_object *o, char **dup)
+{
+	struct json_object *v;
+	const char *key;
+	size_t start, n;
+	int members;
+	enum pb_err err;
+	bool esc;
+
+	if (p->i == p->len || p->s[p->i] != '"')
+		return PB_EINVAL;
+	start = p->i + 1;
+	if (!scan_string(p, &esc))
+		return PB_EINVAL;
+	n = p->i - 1 - start;
+	skip_ws(p);
+	if (p->i == p->len || p->s[p->i] != ':')
+		return PB_EINVAL;
+	p->i++;
+	skip_ws(p);
+	err = parse_value(p, depth + 1, &v);
+	if (err != PB_OK)
+		return err;
+	/* The name is made after the value, which may have used the scratch buffer. */
+	key = make_key(p, start, n, esc);
+	members = json_object_object_length(o);
+	if (key == NULL || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return PB_ENOMEM;
+	}
+	if (json_object_object_length(o) == members && (*dup == NULL || strcmp(key, *dup) < 0)) {
+		free(*dup);
+		*dup = strdup(key);
+		if (*dup == NULL)
+			return PB_ENOMEM;
+	}
+	return PB_OK;
+}
+
+/*
  * The object whose '{' is at p->i, inside depth containers. Refused, with p->dup, when it
  * repeats a key; the text up to its '}' must be JSON for that, as for the sorting check.
  */
 static enum pb_err
 parse_object(struct parser *p, size_t depth, struct json_object **out)
 {
-	struct json_object *o = json_object_new_object(), *v;
+	struct json_object *o = json_object_new_object();
 	char *dup = NULL;	/* the smallest key repeated so far */
-	const char *key;
-	size_t start, n;
-	int members;
-	enum pb_err err;
-	bool esc;
-	char c;
+	enum pb_err err = PB_OK;
 
 	if (o == NULL)
 		return PB_ENOMEM;
-	p->i++;
-	skip_ws(p);
-	if (p->i < p->len && p->s[p->i] == '}') {
-		p->i++;
-		*out = o;
-		return PB_OK;
-	}
-	for (;;) {
-		err = PB_EINVAL;
-		if (p->i == p->len || p->s[p->i] != '"')
-			goto fail;
-		start = p->i + 1;
-		if (!scan_string(p, &esc))
-			goto fail;
-		n = p->i - 1 - start;
-		skip_ws(p);
-		if (p->i == p->len || p->s[p->i] != ':')
-			goto fail;
-		p->i++;
-		skip_ws(p);
-		err = parse_value(p, depth + 1, &v);
+	if (!open_empty(p, '}')) {
+		do {
+			err = parse_member(p, depth, o, &dup);
+			if (err != PB_OK)
+				goto fail;
+		} while (next_member(p, '}', &err));
 		if (err != PB_OK)
 			goto fail;
-		/* The name is made after the value, which may have used the scratch buffer. */
-		key = make_key(p, start, n, esc);
-		members = json_object_object_length(o);
-		if (key == NULL || json_object_object_add(o, key, v) != 0) {
-			json_object_put(v);
-			err = PB_ENOMEM;
-			goto fail;
-		}
-		if (json_object_object_length(o) == members && (dup == NULL || strcmp(key, dup) < 0)) {
-			free(dup);
-			dup = strdup(key);
-			err = PB_ENOMEM;
-			if (dup == NULL)
-				goto fail;
-		}
-		skip_ws(p);
-		err = PB_EINVAL;
-		if (p->i == p->len)
-			goto fail;
-		c = p->s[p->i++];
-		if (c == '}')
-			break;
-		if (c != ',')
-			goto fail;
-		skip_ws(p);
 	}
 	if (dup != NULL) {
 		p->dup = dup;
