@@ -18,7 +18,10 @@
  * Where the three passes would have refused for several reasons the outcome is theirs too:
  * a repeat is named only when the whole text is UTF-8, and the depth rule (the tokener's,
  * the last pass) refuses only text that is otherwise fine. tests/fuzz/json_oracle.c keeps
- * the three passes to compare against.
+ * the three passes to compare against. One difference, on purpose: the tokener decoded
+ * an escaped pair for a character in U+xD800 to U+xDFFF of planes 1 to 16 to U+FFFD (its
+ * surrogate test looks at 16 bits), so two such names that the repeated-key check told
+ * apart became one member, the last; here they are decoded as the characters they are.
  */
 #include "config.h"
 
@@ -273,6 +276,11 @@ decode_string(const char *str, size_t n, char *out)
 		(void)hex4(s + i + 2, n - i - 2, &cp);
 		i += 6;
 		if (cp >= 0xd800 && cp <= 0xdbff) {
+			/*
+			 * json-c's tokener made U+FFFD of a pair whose low 16 bits look like a
+			 * surrogate (U+1D800 to U+1DFFF, ..., U+10D800 to U+10DFFF): its
+			 * surrogate test masks 16 bits. These are characters like any other.
+			 */
 			(void)hex4(s + i + 2, n - i - 2, &lo);
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			i += 6;

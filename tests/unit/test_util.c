@@ -615,6 +615,24 @@ test_json_strings_one_pass(void)
 	AGREE("\"\\ud800\\n\"");
 	AGREE("\"\\ud800\\");
 	AGREE("{\"\\ud83d\\ude00\":1,\"\\udc00\":2}");
+	/*
+	 * Pairs for U+xD800 to U+xDFFF of planes 1 to 16 are characters: json-c's tokener made
+	 * U+FFFD of them (and one member of two such names); the oracle is told (json_oracle.c).
+	 */
+	STRING_IS("\"\\ud836\\udc00\"", "\xf0\x9d\xa0\x80");		/* U+1D800 */
+	STRING_IS("\"\\ud837\\ude0b\"", "\xf0\x9d\xb8\x8b");		/* U+1DE0B */
+	STRING_IS("\"\\udbf7\\udfff\"", "\xf4\x8d\xbf\xbf");		/* U+10DFFF */
+	STRING_IS("\"\\ud836\\udc00\\u0041\"", "\xf0\x9d\xa0\x80" "A");
+	{
+		struct json_object *o = TREE("{\"\\ud836\\udc00\":1,\"\\ud836\\udc01\":2,\"\\ufffd\":3}");
+
+		CU_ASSERT_EQUAL(json_object_object_length(o), 3);
+		json_object_put(o);
+	}
+	DUP("{\"\\ud836\\udc00\":1,\"\xf0\x9d\xa0\x80\":2}", "duplicate key \"\xf0\x9d\xa0\x80\"");
+	AGREE("{\"\\ud837\\ude0B\":\"0\",\"n\\\"\\ud83d\\ude0B\":\"\"}");	/* found by fuzz_json */
+	AGREE("{\"\\ud836\\udc00\":1,\"\\ud836\\udc01\":2}");
+	AGREE("[\"\\ud836\\udc00\\ud836\\udc00\",\"\\\\ud836\\udc00\",\"\\ud836\\udc00\\n\"]");
 	/* Overlong forms, encoded surrogates, past U+10FFFF, cut sequences: in keys too. */
 	CU_ASSERT_EQUAL(P("\"\xc0\x80\"", 4), PB_EINVAL);		/* overlong NUL */
 	CU_ASSERT_EQUAL(P("\"\xc1\xbf\"", 4), PB_EINVAL);
