@@ -3,7 +3,7 @@
  * one-pass parser of src/util/json_parse.c replaced it (issue 15), kept unchanged but for
  * names: the whole text checked as UTF-8, then against the RFC 8259 grammar with repeated
  * keys found by sorting each object's keys, then parsed by json-c's strict tokener.
- * fuzz_json and test_util compare the two on every input: the same outcome, message and
+ * fuzz_json and test_json compare the two on every input: the same outcome, message and
  * tree. Test code only: it is slower than what replaced it.
  */
 #include "config.h"

@@ -1,6 +1,6 @@
 /*
  * The former json_parse_why, kept as a test oracle (json_oracle.c), and the comparison
- * fuzz_json and test_util make with it.
+ * fuzz_json and test_json make with it.
  */
 #ifndef PB_TESTS_JSON_ORACLE_H
 #define PB_TESTS_JSON_ORACLE_H
