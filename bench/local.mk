@@ -14,3 +14,9 @@ EXTRA_DIST += bench/run bench/pool bench/cluster bench/load.py bench/webhook.lua
 noinst_PROGRAMS += bench/baseline/argon2_time
 bench_baseline_argon2_time_SOURCES = bench/baseline/argon2_time.c
 bench_baseline_argon2_time_LDADD = $(ARGON2_LIBS)
+
+# Issue 15: one request body parsed, by json_parse or by the three passes it replaced.
+noinst_PROGRAMS += bench/baseline/json_parse
+bench_baseline_json_parse_SOURCES = bench/baseline/json_parse.c tests/fuzz/json_oracle.c \
+	tests/fuzz/json_oracle.h
+bench_baseline_json_parse_LDADD = src/libpaybridge.a $(PB_LIBS)

@@ -5,7 +5,7 @@ src_libpaybridge_a_SOURCES += \
 	src/http/router.c src/http/router.h
 
 HTTP_TESTS = tests/unit/test_form tests/unit/test_request tests/unit/test_response \
-	tests/unit/test_router tests/unit/test_util
+	tests/unit/test_router tests/unit/test_util tests/unit/test_json
 check_PROGRAMS += $(HTTP_TESTS)
 TESTS += $(HTTP_TESTS)
 
@@ -29,3 +29,7 @@ tests_unit_test_router_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
 tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_util_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)
+tests_unit_test_json_SOURCES = tests/unit/test_json.c tests/unit/unit.h \
+	tests/fuzz/json_oracle.c tests/fuzz/json_oracle.h
+tests_unit_test_json_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_json_LDADD = src/libpaybridge.a $(PB_LIBS) $(CUNIT_LIBS)

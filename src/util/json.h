@@ -19,12 +19,13 @@
 #define JSON_WHY_MAX 512
 
 /*
- * Parses exactly one JSON value from s[0..len) with nesting at most max_depth; only
+ * Parses exactly one JSON value from s[0..len) with nesting at most max_depth (every
+ * value is a level, scalars too: {"a":{"b":1}} is 3 deep; below 1 nothing parses); only
  * white space may follow it. On PB_OK *out is a new reference (may be NULL for the JSON
  * literal null). PB_EINVAL when malformed, too deep, not valid UTF-8, or when an object
  * repeats a key at any depth: keys are compared decoded, as json-c stores them
  * ("a" and "\u0061" are one key; so are "a" and "a\u0000b", since json-c cuts names at
- * a NUL). Linear in len but for sorting each object's keys. PB_ENOMEM.
+ * a NUL). One pass, linear in len (json_parse.c). PB_ENOMEM.
  */
 enum pb_err json_parse(const char *s, size_t len, int max_depth, struct json_object **out);
 

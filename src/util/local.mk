@@ -6,7 +6,7 @@ src_libpaybridge_a_SOURCES += \
 	src/util/digest.c src/util/digest.h \
 	src/util/err.c src/util/err.h \
 	src/util/hex.c src/util/hex.h \
-	src/util/json.c src/util/json.h \
+	src/util/json.c src/util/json.h src/util/json_parse.c \
 	src/util/log.c src/util/log.h \
 	src/util/metrics.c src/util/metrics.h \
 	src/util/notify.c src/util/notify.h \

@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for json_parse_why, the strict JSON parser every body, token and
- * Stripe reply goes through. The input is the text itself; it is parsed at depth 16 and
- * these properties are checked:
+ * Stripe reply goes through. The input is the text itself. First it is compared with the
+ * oracle, the three-pass parser the one-pass one replaced (json_oracle.c): at depth 16 and
+ * at a depth of 1 to 4 (the input's length picks it), the same error, message and tree,
+ * and the same utf8_valid. Then, parsed at depth 16, these properties are checked:
  *   - a refusal leaves *out NULL, and a message only for a repeated key, which names it
  *     in valid UTF-8 and fits JSON_WHY_MAX;
  *   - an accepted text has no repeated key: json-c's tree has as many members as the text
@@ -17,6 +19,8 @@
 #include <string.h>
 
 #include "util/json.h"
+
+#include "json_oracle.h"
 
 #define FUZZ_DEPTH 16
 
@@ -89,6 +93,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t wlen;
 	enum pb_err err;
 
+	if (!json_oracle_agrees(s, size, FUZZ_DEPTH) ||
+	    !json_oracle_agrees(s, size, 1 + (int)(size % 4)) ||
+	    utf8_valid(s, size) != json_oracle_utf8_valid(s, size))
+		abort();
 	memset(why, 'x', sizeof(why));
 	err = json_parse_why(s, size, FUZZ_DEPTH, &o, why, sizeof(why));
 	wlen = strnlen(why, sizeof(why));
