@@ -154,9 +154,9 @@ enum work {
 
 /*
  * What a worker waits on, in one epoll set: the listening socket and the hand-off socket,
- * which every worker shares, and the connection it keeps open, if any. Every idle worker
- * wakes for a shared event and one wins it: EPOLLEXCLUSIVE, which wakes only one, lost
- * wakeups here (docs/ARCHITECTURE.md).
+ * which every worker shares, and the connection it keeps open, if any. A hand-off wakes
+ * one idle worker (EPOLLEXCLUSIVE), which therefore always acts on it; a new connection
+ * wakes every idle worker and one wins it (docs/ARCHITECTURE.md).
  */
 struct waiter {
 	int ep;
@@ -173,7 +173,7 @@ static enum pb_err
 waiter_open(struct waiter *w, int listen_fd, int hand, bool drain_queue)
 {
 	struct epoll_event l = { .events = EPOLLIN, .data.fd = listen_fd };
-	struct epoll_event h = { .events = EPOLLIN, .data.fd = hand };
+	struct epoll_event h = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = hand };
 	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
 	socklen_t salen = sizeof(sa);
 
@@ -253,11 +253,22 @@ begin_drain(struct waiter *w)
 		(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, w->listen_fd, NULL);
 }
 
+/* Gives a hand-off this worker may have been woken for back to the master. */
+static void
+pass_on_handoff(const struct waiter *w)
+{
+	int fd = park_take(w->hand);
+
+	if (fd >= 0)
+		park_give(w->hand, fd);
+}
+
 /*
  * Waits until there is work: the kept-open connection has a request (or was closed), the
  * master hands one out, or the listening socket has a connection. When both shared
- * sockets are ready they take turns, so neither queue starves; its own connection comes
- * first (every other idle worker was woken for the shared ones). Stop signals are
+ * sockets are ready they take turns, so neither queue starves; a hand-off comes before its
+ * own connection, which comes before a new one (every idle worker was woken for that).
+ * Stop signals are
  * delivered only here (epoll_pwait unblocks them for the wait), never while libfcgi reads
  * or writes, so a stop cannot cut a request short.
  */
@@ -266,7 +277,7 @@ wait_for_work(struct waiter *w, int kept)
 {
 	struct epoll_event ev[3];
 	sigset_t open;
-	bool handoff, fresh;
+	bool handoff, fresh, own;
 	int n;
 
 	sigemptyset(&open);
@@ -285,11 +296,11 @@ wait_for_work(struct waiter *w, int kept)
 				return WORK_STOP;
 			continue;
 		}
-		handoff = fresh = false;
+		handoff = fresh = own = false;
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.fd == kept)
-				return WORK_KEPT;
-			if (ev[i].data.fd == w->hand) {
+			if (ev[i].data.fd == kept) {
+				own = true;
+			} else if (ev[i].data.fd == w->hand) {
 				if ((ev[i].events & (EPOLLERR | EPOLLHUP)) != 0)
 					return WORK_STOP;	/* the master is gone */
 				handoff = true;
@@ -297,12 +308,24 @@ wait_for_work(struct waiter *w, int kept)
 				fresh = true;
 			}
 		}
+		/*
+		 * A hand-off wakes one worker only (EPOLLEXCLUSIVE), which may be this one, so
+		 * it is never just left for others: taken, or when the new connection's turn
+		 * comes, given back to the master, who hands it out again (waking another).
+		 * Its own connection, when ready too, goes to the master with its request and
+		 * is handed straight on. The listening socket wakes every idle worker.
+		 */
 		if (handoff && fresh) {
 			w->turn = !w->turn;
-			return w->turn ? WORK_HANDOFF : WORK_NEW;
+			if (w->turn)
+				return WORK_HANDOFF;
+			pass_on_handoff(w);
+			return WORK_NEW;
 		}
 		if (handoff)
 			return WORK_HANDOFF;
+		if (own)
+			return WORK_KEPT;
 		if (fresh)
 			return WORK_NEW;
 	}
@@ -436,6 +459,8 @@ worker_run(const struct conf *c, int listen_fd, int hand, bool drain_queue, size
 		atomic_store(&sb->busy_since_us, 0);
 		atomic_store(&sb->served, ++served);
 	}
+	/* Leaving, it may have been the one worker woken for a hand-off (a stop signal). */
+	pass_on_handoff(&wt);
 	/* A recycled or retired worker's idle connection goes on serving from the lot. */
 	if (fr.ipcFd >= 0) {
 		waiter_forget(&wt, fr.ipcFd);
