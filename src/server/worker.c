@@ -210,8 +210,8 @@ waiter_forget(struct waiter *w, int fd)
  * Watches the kept connection from the first wait on it, not from when it is taken: under
  * pressure most connections are served once and parked at the next wait, never watched.
  * Returns false when even the first look found shared work waiting (*n events in ev), so
- * that the connection can go without ever having been registered, or when it was
- * interrupted (*n < 0).
+ * that the connection can go without ever having been registered, or with *n < 0 when it
+ * was interrupted (errno EINTR) or the connection cannot be watched (the worker leaves).
  */
 static bool
 waiter_watch(struct waiter *w, int kept, struct epoll_event *ev, int nev, int *n,
@@ -227,8 +227,11 @@ waiter_watch(struct waiter *w, int kept, struct epoll_event *ev, int nev, int *n
 	if (*n != 0)
 		return false;	/* work, or a signal, which the caller must see before waiting */
 	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, kept, &e) != 0) {
+		/* Unwatched, its next request would wait for nobody: leave, parking it. */
 		log_warn("worker: epoll_ctl");
-		return true;
+		*n = -1;
+		errno = EIO;
+		return false;
 	}
 	w->watched = kept;
 	return true;
@@ -268,9 +271,8 @@ pass_on_handoff(const struct waiter *w)
  * master hands one out, or the listening socket has a connection. When both shared
  * sockets are ready they take turns, so neither queue starves; a hand-off comes before its
  * own connection, which comes before a new one (every idle worker was woken for that).
- * Stop signals are
- * delivered only here (epoll_pwait unblocks them for the wait), never while libfcgi reads
- * or writes, so a stop cannot cut a request short.
+ * Stop signals are delivered only here (epoll_pwait unblocks them for the wait), never
+ * while libfcgi reads or writes, so a stop cannot cut a request short.
  */
 static enum work
 wait_for_work(struct waiter *w, int kept)
