@@ -66,7 +66,8 @@ struct event_summary {
 
 /*
  * Lists events newest first (by created): with failed_only, the open failures (events
- * with a failure and no stripe_events row) instead, most recently failed first. At most max rows.
+ * with a failure and no stripe_events row) instead, most recently failed first. At most
+ * max rows.
  */
 enum pb_err repo_events_list(struct db *db, struct arena *a, bool failed_only, size_t max,
     struct event_summary **out, size_t *n);
